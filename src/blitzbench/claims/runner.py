@@ -1,0 +1,78 @@
+"""Judge claims on devices and collect the claim matrix."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
+from blitzbench.devices import cuda_available, device_label
+from blitzbench.errors import BlitzError
+from blitzbench.workloads.cifar import DataSource
+
+__all__ = ["MatrixCell", "applies", "evaluate", "run_matrix", "seed_everything"]
+
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One claim judged on one device."""
+
+    claim: Claim
+    device: str
+    outcome: Outcome
+
+    @property
+    def passed(self) -> bool:
+        """A skip is neither a pass nor a failure; everything else must match."""
+        return self.outcome.verdict in (self.claim.expected, Verdict.SKIPPED)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"claim": self.claim.id, "device": self.device, "expected":
+                self.claim.expected.value, "passed": self.passed, **self.outcome.to_json()}
+
+
+def applies(claim: Claim, device: torch.device) -> bool:
+    """CUDA-scoped claims (CPU-vs-GPU agreement, device mixing) have no CPU cell."""
+    return not (claim.scope is Scope.CUDA and device.type != "cuda")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def evaluate(claim: Claim, device: torch.device, data: DataSource,
+             seed: int = DEFAULT_SEED) -> Outcome:
+    """Judge one claim on one device.
+
+    An unexpected exception inside a judge is a FAILS verdict carrying the exception: a
+    PyTorch release that removes an API must turn the check red, not crash the matrix.
+    User errors (a corrupt --data-root) propagate so the CLI can report them.
+    """
+    if device.type == "cuda" and not cuda_available():
+        return Outcome(Verdict.SKIPPED, "no CUDA device: torch.cuda.is_available() is False",
+                       {"torch_cuda_build": torch.version.cuda})
+    seed_everything(seed)
+    try:
+        return claim.judge(ClaimContext(device=device, data=data, seed=seed))
+    except BlitzError:
+        raise
+    except Exception as exc:
+        return Outcome(Verdict.FAILS, f"judge raised {type(exc).__name__}: {exc}"[:300],
+                       {"exception": type(exc).__name__, "message": str(exc)[:1000]})
+
+
+def run_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
+               data: DataSource) -> list[MatrixCell]:
+    """Every applicable (claim, device) pair, claims in tutorial order."""
+    devices = list(devices)
+    return [MatrixCell(claim, device_label(d), evaluate(claim, d, data))
+            for claim in claims for d in devices if applies(claim, d)]

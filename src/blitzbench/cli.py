@@ -1,0 +1,61 @@
+"""The ``blitzbench`` command line: one subcommand per capability.
+
+User errors (:class:`~blitzbench.errors.BlitzError`) print one line and exit with their
+own code; Ctrl-C exits 130 after the command has saved what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from blitzbench import __version__
+from blitzbench.errors import EXIT_INTERRUPTED, BlitzError
+
+__all__ = ["main"]
+
+#: subcommand -> module providing ``add_arguments(parser)`` and ``run(args) -> int``.
+COMMANDS = {
+    "claims": ("blitzbench.claims.command", "judge every tutorial claim on every device"),
+    "profile": ("blitzbench.profiling.command",
+                "profile the LeNet step for TensorBoard (torch-tb-profiler)"),
+    "report": ("blitzbench.report.command", "render report.md and report.html for a run"),
+    "accept": ("blitzbench.acceptance.command",
+               "hardware acceptance: claims, benchmarks, profile, verdict against a spec"),
+    "fleet": ("blitzbench.acceptance.fleet_command",
+              "merge runs from several hosts and flag outliers"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blitzbench",
+        description="Checks, benchmarks, profiler reports and hardware acceptance for the "
+                    "PyTorch 60-minute blitz.")
+    parser.add_argument("--version", action="version", version=f"blitzbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except BlitzError as exc:
+        print(f"blitzbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("blitzbench: interrupted: finished results were kept; the run is marked "
+              "incomplete", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Command-line options shared by several subcommands, parsed once, checked once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from blitzbench.devices import DEVICE_CHOICES_HELP
+
+__all__ = ["add_data_root", "add_device", "add_out", "positive_int"]
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="all", help=f"devices: {DEVICE_CHOICES_HELP}")
+
+
+def add_data_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", type=Path, default=None, metavar="DIR",
+                        help="folder holding cifar-10-batches-py/ (default: a synthetic "
+                             "CIFAR-10 in the real on-disk format, written once to the cache)")
+
+
+def add_out(parser: argparse.ArgumentParser, default_help: str = "reports") -> None:
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help=f"reports folder (default: $BLITZBENCH_REPORTS or {default_help})")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is invalid: use a positive integer")
+    return value

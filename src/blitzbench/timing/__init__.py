@@ -1,0 +1,1 @@
+"""Timing: how blitzbench measures, and the statistics it reports."""
