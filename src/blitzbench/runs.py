@@ -30,6 +30,7 @@ __all__ = [
     "load_results",
     "RunRecorder",
     "read_json",
+    "write_bytes_atomic",
     "write_json_atomic",
     "write_text_atomic",
 ]
@@ -69,6 +70,11 @@ def latest_run(reports_dir: Path | None = None) -> Path:
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file and a rename."""
     return _write_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` (a PNG, say) to ``path`` via a temporary file and a rename."""
+    return _write_atomic(path, data)
 
 
 def write_json_atomic(path: Path, payload: Any) -> Path:

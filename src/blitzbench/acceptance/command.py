@@ -1,11 +1,148 @@
-"""(being written)"""
+"""Hardware acceptance: run the claim checks, the benchmarks of a level and a profiler
+capture of the LeNet step on every device found, then judge every metric against an
+acceptance spec (the shipped default, or --spec).
+
+Writes a run folder with results.json (saved after each section, so Ctrl-C keeps what
+finished), junit.xml (one testcase per rule), report.md and report.html.
+Exit 0: accepted; 1: rejected (a rule failed or a planned figure is missing); 2: usage or
+input error (unknown metric in the spec, malformed spec or baseline, baseline from other
+hardware or torch without --force-baseline); 130: interrupted.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from blitzbench.acceptance import plan
+from blitzbench.acceptance.baseline import (
+    Baseline,
+    compatibility_problems,
+    load_baseline,
+    save_baseline,
+)
+from blitzbench.acceptance.junit import write_junit
+from blitzbench.acceptance.metrics import extract_metrics
+from blitzbench.acceptance.rules import RuleResult, RunDevices, judge, verdict
+from blitzbench.acceptance.spec import Spec, load_spec
+from blitzbench.acceptance.table import print_verdict, status_counts
+from blitzbench.devices import device_label, parse_devices
+from blitzbench.environment import fingerprint
+from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
+from blitzbench.options import add_data_root, add_device, add_out
+from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
+from blitzbench.workloads.cifar import DataSource, resolve_data_source
+
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--level", choices=plan.LEVELS, default=plan.DEFAULT_LEVEL,
+                        help="depth: quick (about a minute on 2 cores), standard, full "
+                             "(at most 10 minutes on a GPU node); default quick")
+    add_device(parser)
+    add_data_root(parser)
+    parser.add_argument("--spec", type=Path, default=None, metavar="PATH",
+                        help="acceptance spec (TOML); default: the shipped default spec")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="PATH",
+                        help="an earlier run folder (or reports/reference/<gpu>/...) to "
+                             "compare medians with")
+    parser.add_argument("--force-baseline", action="store_true",
+                        help="compare with a baseline from other hardware or torch anyway")
+    parser.add_argument("--save-baseline", action="store_true",
+                        help="store this run as a baseline under <reports>/baselines/")
+    parser.add_argument("--list-metrics", action="store_true",
+                        help="print every metric name a spec may use, then exit")
+    add_out(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    devices = parse_devices(args.device)  # unknown or absent devices fail before any work
+    data = resolve_data_source(args.data_root)
+    known = plan.known_metrics(data)
+    if args.list_metrics:
+        print("\n".join(known))
+        return EXIT_OK
+    spec = load_spec(args.spec, known)
+    environment = fingerprint()
+    baseline = _baseline(args, environment)
+    reports = Path(args.out) if args.out is not None else default_reports_dir()
+    recorder = RunRecorder(create_run_folder(reports), "accept",
+                           data_source={"kind": data.kind, "root": str(data.root)},
+                           level=args.level)
+    try:
+        return _accept(args, recorder, reports, devices, data, spec, baseline)
+    except KeyboardInterrupt:
+        recorder.finish(interrupted=True)
+        print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
+        raise
+
+
+def _baseline(args: argparse.Namespace, environment: dict[str, Any]) -> Baseline | None:
+    """Load --baseline; refuse one from other hardware or torch unless forced."""
+    if args.baseline is None:
+        if args.force_baseline:
+            raise UsageError("--force-baseline needs --baseline PATH")
+        return None
+    baseline = load_baseline(args.baseline)
+    problems = compatibility_problems(baseline, environment)
+    if problems and not args.force_baseline:
+        raise UsageError(f"baseline {baseline.path} was recorded elsewhere ("
+                         f"{'; '.join(problems)}): pass --force-baseline to compare anyway")
+    if problems:
+        print(f"blitzbench: warning: comparing with a baseline from elsewhere: "
+              f"{'; '.join(problems)}", file=sys.stderr)
+    return baseline
+
+
+def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
+            devices: list[Any], data: DataSource, spec: Spec,
+            baseline: Baseline | None) -> int:
+    started = time.perf_counter()
+    cases = plan.plan_cases(args.level, devices, data)
+    with plan.progress(total=len(cases) + 2) as advance:
+        advance("claims")
+        recorder.set("claims", plan.run_claims(args.device, data))
+        plan.run_benchmarks(cases, recorder, advance)
+        advance("profile: LeNet training step")
+        plan.run_profile(recorder, reports, devices, data)
+    labels = [device_label(d) for d in devices]
+    rows = judge(spec, extract_metrics(recorder.data),
+                 RunDevices.from_environment(labels, recorder.data["environment"]),
+                 planned=plan.planned_keys(cases, recorder.data.get("claims", [])),
+                 level=args.level,
+                 baseline=extract_metrics(baseline.results) if baseline else None)
+    outcome = verdict(rows)
+    elapsed = time.perf_counter() - started
+    recorder.set("acceptance", _acceptance_json(outcome, args.level, spec, baseline, rows,
+                                                elapsed))
+    write_junit(recorder.folder, rows, elapsed_s=elapsed)
+    recorder.finish()
+    plan.render_report(recorder.folder)
+    _print(rows, outcome, args.level, spec, recorder, elapsed)
+    if args.save_baseline:
+        saved = save_baseline(recorder.data, reports)
+        print(f"baseline saved: {saved}", file=sys.stderr)
+    return EXIT_OK if outcome == "ACCEPTED" else EXIT_FAILED
+
+
+def _acceptance_json(outcome: str, level: str, spec: Spec, baseline: Baseline | None,
+                     rows: list[RuleResult], elapsed_s: float) -> dict[str, Any]:
+    return {"verdict": outcome, "level": level, "spec": spec.path,
+            "spec_description": spec.description,
+            "baseline": baseline.describe() if baseline else None,
+            "counts": status_counts(rows), "wall_s": round(elapsed_s, 1),
+            "rules": [r.to_json() for r in rows]}
+
+
+def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
+           recorder: RunRecorder, elapsed_s: float) -> None:
+    title = f"blitzbench accept (level {level}, spec {Path(spec.path).name}, " \
+            f"{elapsed_s:.0f} s)"
+    print_verdict(rows, outcome, title, Console())
+    print(f"run folder: {recorder.folder}", file=sys.stderr)

@@ -39,6 +39,8 @@ def judge_all(device_spec: str, data: DataSource) -> list[MatrixCell]:
 def run(args: argparse.Namespace) -> int:
     parse_devices(args.device)  # reject unknown or absent devices before any work
     data = resolve_data_source(args.data_root)
+    if args.data_root is not None:
+        data.validate()
     recorder = None
     if not args.no_save:
         recorder = RunRecorder(create_run_folder(args.out), "claims",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from blitzbench.claims.runner import MatrixCell
 
-__all__ = ["matrix_lines", "matrix_markdown", "verdict_mark"]
+__all__ = ["StoredCell", "matrix_lines", "matrix_markdown", "stored_matrix", "verdict_mark"]
 
 SUMMARY_WIDTH = 90
 
@@ -42,3 +43,42 @@ def matrix_markdown(cells: Sequence[MatrixCell]) -> str:
         lines.append(f"| `{claim_id}` | {first.claim.expected.value} | {verdicts} | "
                      f"{evidence} |")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StoredCell:
+    """A (claim, device) cell as results.json stores it (``MatrixCell.to_json()``)."""
+
+    claim: str
+    device: str
+    verdict: str
+    expected: str
+    passed: bool
+    summary: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StoredCell:
+        verdict = str(data.get("verdict", "?"))
+        expected = str(data.get("expected", verdict))
+        passed = data.get("passed")
+        return cls(str(data.get("claim") or data.get("id") or "?"), str(data.get("device", "?")),
+                   verdict, expected,
+                   bool(passed) if isinstance(passed, bool) else verdict in (expected, "SKIPPED"),
+                   str(data.get("summary", "")))
+
+    @property
+    def mark(self) -> str:
+        """Same wording as :func:`verdict_mark`."""
+        return self.verdict if self.passed else f"{self.verdict} (expected {self.expected})"
+
+
+def stored_matrix(entries: Sequence[Mapping[str, Any]],
+                  ) -> tuple[list[str], dict[str, dict[str, StoredCell]]]:
+    """Devices in first-seen order, and claim id -> device -> cell, claims in stored order:
+    the layout of :func:`matrix_markdown`, for cells read back from results.json."""
+    cells = [StoredCell.from_json(e) for e in entries if isinstance(e, Mapping)]
+    devices = list(dict.fromkeys(c.device for c in cells))
+    rows: dict[str, dict[str, StoredCell]] = {}
+    for cell in cells:
+        rows.setdefault(cell.claim, {})[cell.device] = cell
+    return devices, rows

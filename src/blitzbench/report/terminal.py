@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from blitzbench.claims.runner import MatrixCell
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["VERDICT_STYLES", "print_claim_matrix"]
+__all__ = ["VERDICT_STYLES", "print_claim_matrix", "print_profile_summaries"]
 
 VERDICT_STYLES = {"HOLDS": "green", "CONDITIONAL": "yellow", "OUTDATED": "magenta",
                   "FAILS": "bold red", "SKIPPED": "dim"}
@@ -33,3 +33,17 @@ def print_claim_matrix(cells: Sequence[MatrixCell], data: DataSource,
     console.print(table)
     failed = sum(not c.passed for c in cells)
     console.print(f"{len(cells)} cells, {failed} not as expected")
+
+
+def print_profile_summaries(profiles: Sequence[Mapping[str, Any]],
+                            console: Console | None = None) -> None:
+    """One row per profiled (device, workload): host time against GPU busy time per step."""
+    from blitzbench.report.profiles import PROFILE_HEADER, profile_row
+
+    console = console or Console()
+    table = Table(title="blitzbench profile (per recorded step, median)")
+    for column in PROFILE_HEADER[:-1]:  # the trace folders are printed below the table
+        table.add_column(column, overflow="fold")
+    for entry in profiles:
+        table.add_row(*profile_row(entry)[:-1])
+    console.print(table)

@@ -47,6 +47,7 @@ IMAGE_SHAPE = (3, 32, 32)
 TRAIN_COUNT = 50_000
 TEST_COUNT = 10_000
 BATCH_FILE_ROWS = 10_000
+TRAIN_FILES = 5
 BASE_FOLDER = "cifar-10-batches-py"
 SYNTHETIC_MARKER = "BLITZBENCH_SYNTHETIC"
 SYNTHETIC_SEED = 20190620  # the tutorial's date; any fixed seed would do
@@ -116,6 +117,12 @@ class DataSource:
             raise DataError(f"CIFAR-10 under {self.root} cannot be read "
                             f"({type(exc).__name__}: {str(exc)[:120]}): "
                             f"{_fix_hint(self)}") from None
+
+
+    def validate(self) -> None:
+        """Open both splits now, so a defect is reported before any work starts."""
+        self.dataset(train=True)
+        self.dataset(train=False)
 
 
 def default_cache_dir() -> Path:
@@ -207,8 +214,8 @@ def _write_batches(folder: Path, train_count: int, test_count: int, seed: int) -
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed)
     patterns = _class_patterns()
-    for index, start in enumerate(range(0, train_count, BATCH_FILE_ROWS), start=1):
-        rows = min(BATCH_FILE_ROWS, train_count - start)
+    splits = np.array_split(np.arange(train_count), TRAIN_FILES)  # always the five files
+    for index, rows in enumerate((len(s) for s in splits), start=1):
         _dump(folder / f"data_batch_{index}", _batch(rng, patterns, rows, f"batch {index}"))
     _dump(folder / "test_batch", _batch(rng, patterns, test_count, "testing batch 1"))
     _dump(folder / "batches.meta", {"label_names": list(CLASSES),

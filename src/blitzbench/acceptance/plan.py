@@ -1,0 +1,192 @@
+"""What an acceptance run does, step by step, and its glue to the rest of blitzbench.
+
+The steps come from their owners: the claim matrix (claims/), the benchmark catalog and
+its timer (workloads/catalog.py, timing/runner.py), the profiler (profiling/) and the
+report renderer (report/). This module only sequences them, saves after each one, and
+names the metrics a level will produce, so that a spec can be checked before anything
+runs and a figure that should exist but does not is reported MISSING.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from blitzbench.acceptance.metrics import (
+    CLAIMS_ALL,
+    LOADER_EFFICIENCY,
+    claim_metric,
+    extract_metrics,
+    known_benchmark_fields,
+    metric_prefix,
+)
+from blitzbench.errors import BlitzError
+from blitzbench.timing.measurement import Measurement
+
+if TYPE_CHECKING:
+    from blitzbench.runs import RunRecorder
+    from blitzbench.workloads.catalog import Case
+    from blitzbench.workloads.cifar import DataSource
+
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "known_metrics", "measure_with_retry", "plan_cases",
+           "planned_keys", "progress", "render_report", "run_benchmarks", "run_claims",
+           "run_profile"]
+
+LEVELS = ("quick", "standard", "full")
+DEFAULT_LEVEL = "quick"
+#: Every device kind a spec may name, so a spec is checked the same on any machine.
+PLANNING_DEVICES = (torch.device("cpu"), torch.device("cuda", 0))
+PROFILE_WORKLOAD = "train_step"  # the LeNet step; the loader loop is `blitzbench profile`'s
+
+Advance = Callable[[str], None]
+
+
+def plan_cases(level: str, devices: Sequence[torch.device], data: DataSource) -> list[Case]:
+    """The benchmark cases of ``level`` on ``devices`` (torch.compile only at full)."""
+    from blitzbench.workloads import catalog
+
+    return catalog.cases(level, devices, data)
+
+
+def known_metrics(data: DataSource) -> list[str]:
+    """Every metric name a spec may use: every claim, every case of every level on a CPU
+    and a GPU, and the derived figures; independent of what this machine has."""
+    from blitzbench.claims import ALL_CLAIMS
+    from blitzbench.workloads import catalog
+
+    cases = [c for level in LEVELS for c in catalog.cases(level, PLANNING_DEVICES, data)]
+    names = {CLAIMS_ALL, *(claim_metric(c.id) for c in ALL_CLAIMS)}
+    names |= {metric for metric, _ in _case_keys(cases)}
+    # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
+    names |= {metric_prefix(LOADER_EFFICIENCY, {"batch_size": c.params.get("batch_size")})
+              for c in cases if c.benchmark == "loading.dataloader"}
+    return sorted(names)
+
+
+def planned_keys(cases: Sequence[Case], claims: Sequence[Mapping[str, Any]]
+                 ) -> set[tuple[str, str]]:
+    """(metric, device) pairs this run sets out to produce: what the same extraction
+    gives when every planned case succeeds, plus the claim cells."""
+    keys = _case_keys(cases)
+    keys |= {(v.metric, v.device) for v in extract_metrics({"claims": list(claims)})}
+    return keys
+
+
+def _case_keys(cases: Sequence[Case]) -> set[tuple[str, str]]:
+    records = [_planned_record(c) for c in cases]
+    return {(v.metric, v.device) for v in extract_metrics({"benchmarks": records})}
+
+
+def _planned_record(case: Case) -> dict[str, Any]:
+    """A record shaped like Measurement.to_json() with placeholder figures."""
+    fields = known_benchmark_fields(case.benchmark)
+    return {"benchmark": case.benchmark, "device": case.device, "params": dict(case.params),
+            "median_s": 1.0, "iqr_s": 0.0, "noisy": False, "error": None,
+            "extra": {f: 1.0 for f in fields if f != "median_s"}}
+
+
+def run_claims(device_spec: str, data: DataSource) -> list[dict[str, Any]]:
+    """The claim matrix as results.json records (claim fields plus the cell)."""
+    from blitzbench.claims.command import judge_all
+
+    return [{**cell.claim.to_json(), **cell.to_json()} for cell in judge_all(device_spec, data)]
+
+
+def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance) -> None:
+    """Measure each case (re-measuring a noisy one once); save after each."""
+    recorder.set("benchmarks", recorder.data.get("benchmarks", []))
+    for case in cases:
+        advance(f"{case.benchmark} {case.device}")
+        recorder.extend("benchmarks", [measure_with_retry(case).to_json()])
+
+
+def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None
+                       ) -> Measurement:
+    """Measure; when the figure is noisy (IQR/median above NOISY_IQR_FRACTION), measure
+    once more and keep the steadier of the two, marked ``remeasured``."""
+    measure = measure or _measure
+    first = _guarded(case, measure)
+    if first.error or not first.noisy:
+        return first
+    second = _guarded(case, measure)
+    candidates = [m for m in (first, second) if not m.error]
+    best = min(candidates, key=lambda m: m.iqr_s / m.median_s if m.median_s > 0 else 1e9)
+    return dataclasses.replace(best, extra={**best.extra, "remeasured": True})
+
+
+def _measure(case: Case) -> Measurement:
+    from blitzbench.timing.runner import measure
+
+    return measure(case)
+
+
+def _guarded(case: Case, measure: Callable[[Case], Measurement]) -> Measurement:
+    """A case that raises is a recorded failure (the run goes on); user errors propagate."""
+    try:
+        return measure(case)
+    except BlitzError:
+        raise
+    except Exception as exc:
+        return Measurement(case.benchmark, case.device, dict(case.params),
+                           error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.device],
+                data: DataSource) -> None:
+    """Profile the LeNet step on every device into <reports>/profiler/<run-id>/.
+
+    A profiler failure is recorded, not fatal: the verdict does not depend on it.
+    """
+    from blitzbench.profiling import command as profiling
+    from blitzbench.profiling.capture import ProfileSchedule
+
+    try:
+        profiling.profile_all(recorder, reports, list(devices), (PROFILE_WORKLOAD,),
+                              profiling.DEFAULT_BATCH_SIZE, data, ProfileSchedule())
+    except BlitzError:
+        raise
+    except Exception as exc:
+        recorder.extend("profiles", [{"device": "all", "workload": PROFILE_WORKLOAD,
+                                      "error": f"{type(exc).__name__}: {exc}"[:500]}])
+    finally:
+        cleanup = getattr(profiling, "_remove_staging", None)
+        if cleanup is not None:
+            cleanup(reports, recorder.folder.name)
+
+
+def render_report(folder: Path) -> list[Path]:
+    """report.md and report.html through the report renderer."""
+    from blitzbench.report.command import render_run
+
+    return list(render_run(folder))
+
+
+@contextlib.contextmanager
+def progress(total: int) -> Iterator[Advance]:
+    """A progress bar on stderr while the run goes on; silent when stderr is not a TTY."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]accept[/]"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("{task.description}"),
+                   console=Console(stderr=True), disable=not sys.stderr.isatty(),
+                   transient=True)
+    with bar:
+        task = bar.add_task("starting", total=total)
+        started = [False]
+
+        def advance(label: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=label)
+
+        yield advance
+        bar.update(task, completed=total)

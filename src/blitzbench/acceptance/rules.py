@@ -1,0 +1,231 @@
+"""Judge a spec's rules against a run's metric values.
+
+Each rule expands to one result per (matching metric, selected device). Statuses:
+
+- PASS / FAIL: the median (or the derived figure) meets / misses the bound.
+- NOISY: the figure's IQR/median is above ``NOISY_IQR_FRACTION`` even after one
+  re-measurement, and the figure is within its own spread of the bound, so the run cannot
+  tell pass from fail. A noisy figure that clears (or misses) its bound by more than its
+  IQR is judged PASS (or FAIL) anyway, with the noise named in the detail.
+- SKIPPED: the rule does not apply here (no GPU, GPU not in the peak table, no baseline,
+  figure not measured at this level), with the reason.
+- MISSING: the figure should have been measured but was not (the case failed: out of
+  memory, a dead worker); the error is the detail.
+
+The verdict is REJECTED when any result is FAIL or MISSING and ACCEPTED otherwise: NOISY
+and SKIPPED results are listed, counted and shown, but do not reject a machine, because a
+shared or busy host would otherwise fail acceptance at random (they do not pass silently
+either: the table, junit.xml and the exit line name them).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from blitzbench.acceptance.metrics import MetricValue, format_number
+from blitzbench.acceptance.spec import OPS, BoundKind, Rule, Spec, metric_pattern
+
+__all__ = ["ACCEPTED", "REJECTED", "RuleResult", "RunDevices", "Status", "judge", "verdict"]
+
+ACCEPTED = "ACCEPTED"
+REJECTED = "REJECTED"
+PEAK_UNIT = "of peak"  # the unit of a peak_fraction rule's measured value
+BASELINE_UNIT = "% slower"  # the unit of a baseline rule's measured value
+
+
+class Status(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NOISY = "NOISY"
+    SKIPPED = "SKIPPED"
+    MISSING = "MISSING"
+
+
+REJECTING = frozenset({Status.FAIL, Status.MISSING})
+
+
+@dataclass(frozen=True)
+class RunDevices:
+    """The devices a run covered, with GPU names (``cuda:0`` -> ``NVIDIA H200``)."""
+
+    labels: tuple[str, ...]
+    gpu_names: Mapping[str, str]
+
+    @classmethod
+    def from_environment(cls, labels: Iterable[str], environment: Mapping[str, Any]
+                         ) -> RunDevices:
+        names = {f"cuda:{g.get('index')}": str(g.get("name"))
+                 for g in environment.get("gpus") or [] if isinstance(g, Mapping)}
+        return cls(tuple(labels), names)
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule judged on one metric on one device: a row of the verdict table."""
+
+    rule: Rule
+    metric: str
+    device: str
+    status: Status
+    measured: float | None
+    shown: str
+    unit: str
+    detail: str
+
+    @property
+    def bound_text(self) -> str:
+        return self.rule.describe_bound(self.unit)
+
+    def to_json(self) -> dict[str, Any]:
+        """The row in results.json's ``acceptance.rules`` (schema in COMMON.md)."""
+        return {"rule": self.rule.id, "metric": self.metric, "device": self.device,
+                "op": self.rule.op, "bound": self.rule.bound,
+                "bound_kind": self.rule.kind.value, "measured": self.measured,
+                "shown": self.shown, "unit": self.unit, "status": self.status.value,
+                "detail": self.detail, "source": self.rule.source}
+
+
+def verdict(results: Iterable[RuleResult]) -> str:
+    return REJECTED if any(r.status in REJECTING for r in results) else ACCEPTED
+
+
+def judge(spec: Spec, values: Sequence[MetricValue], devices: RunDevices, *,
+          planned: Iterable[tuple[str, str]] = (), level: str = "",
+          baseline: Sequence[MetricValue] | None = None) -> list[RuleResult]:
+    """Every rule of ``spec`` on every device it selects.
+
+    ``planned`` lists (metric, device) pairs this run set out to measure, so a figure that
+    should exist but does not is MISSING rather than quietly absent.
+    """
+    by_key = {(v.metric, v.device): v for v in values}
+    planned_keys = set(planned) | set(by_key)
+    base = {(v.metric, v.device): v for v in baseline} if baseline is not None else None
+    results: list[RuleResult] = []
+    for rule in spec.rules:
+        results.extend(_judge_rule(rule, by_key, planned_keys, devices, level, base))
+    return results
+
+
+def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],
+                planned: set[tuple[str, str]], devices: RunDevices, level: str,
+                base: Mapping[tuple[str, str], MetricValue] | None) -> list[RuleResult]:
+    if rule.kind is BoundKind.BASELINE and base is None:
+        return [_skip(rule, rule.metric, rule.device, "no --baseline given")]
+    selected, why_none = select_devices(rule, devices)
+    if not selected:
+        return [_skip(rule, rule.metric, rule.device, why_none)]
+    regex = metric_pattern(rule.metric)
+    results = []
+    for device in selected:
+        names = sorted({m for m, d in planned if d == device and regex.match(m)})
+        if not names:
+            at_level = f" at level {level}" if level else ""
+            results.append(_skip(rule, rule.metric, device,
+                                 f"not measured on {device}{at_level}"))
+            continue
+        for name in names:
+            results.append(_judge_one(rule, name, device, by_key.get((name, device)), base))
+    return results
+
+
+def select_devices(rule: Rule, devices: RunDevices) -> tuple[list[str], str]:
+    """The run's devices a rule applies to, or none and the reason."""
+    labels = list(devices.labels)
+    if rule.device == "cpu":
+        chosen = [d for d in labels if d == "cpu"]
+    elif rule.device == "cuda":
+        chosen = [d for d in labels if d.startswith("cuda")]
+    elif rule.device == "all":
+        chosen = labels
+    else:
+        chosen = [d for d in labels if d == rule.device]
+    if not chosen:
+        return [], (f"no {rule.device} device in this run" if rule.device != "cuda" else
+                    "no CUDA device in this run")
+    if rule.gpu:
+        wanted = rule.gpu.lower()
+        chosen = [d for d in chosen if wanted in devices.gpu_names.get(d, "").lower()]
+        if not chosen:
+            return [], f"no GPU named like {rule.gpu!r} in this run"
+    return chosen, ""
+
+
+def _judge_one(rule: Rule, metric: str, device: str, value: MetricValue | None,
+               base: Mapping[tuple[str, str], MetricValue] | None) -> RuleResult:
+    if value is None:
+        return _result(rule, metric, device, Status.MISSING, None, "-", "",
+                       "planned but not measured (the case did not run to the end)")
+    if value.error:
+        return _result(rule, metric, device, Status.MISSING, None, "-", value.unit,
+                       f"the case failed: {value.error}"[:300])
+    if value.value is None:
+        return _skip(rule, metric, device, value.skipped or "no value", value.unit)
+    if rule.kind is BoundKind.PEAK_FRACTION:
+        return _judge_peak(rule, value)
+    if rule.kind is BoundKind.BASELINE:
+        return _judge_baseline(rule, value, base)
+    return _compare(rule, value, value.value, value.shown(), value.unit,
+                    abs(value.value) * value.rel_spread)
+
+
+def _judge_peak(rule: Rule, value: MetricValue) -> RuleResult:
+    fraction = value.fraction_of_peak
+    if fraction is None:
+        return _skip(rule, value.metric, value.device,
+                     "unknown device: no nominal peak in the peak table", value.unit)
+    shown = f"{fraction:.2f} of peak ({value.shown()})"
+    return _compare(rule, value, fraction, shown, PEAK_UNIT, fraction * value.rel_spread)
+
+
+def _judge_baseline(rule: Rule, value: MetricValue,
+                    base: Mapping[tuple[str, str], MetricValue] | None) -> RuleResult:
+    if base is None:
+        return _skip(rule, value.metric, value.device, "no --baseline given", value.unit)
+    old = base.get((value.metric, value.device))
+    if old is None or old.value is None or old.value == 0 or not math.isfinite(old.value):
+        return _skip(rule, value.metric, value.device, "not measured in the baseline run",
+                     value.unit)
+    ratio = value.value / old.value
+    slowdown_pct = (1 - ratio if value.higher_is_better else ratio - 1) * 100
+    shown = (f"{slowdown_pct:+.1f}% slower ({value.shown()} vs {old.shown()})"
+             if slowdown_pct >= 0 else
+             f"{-slowdown_pct:.1f}% faster ({value.shown()} vs {old.shown()})")
+    spread_pct = 100 * ratio * (value.rel_spread + old.rel_spread)
+    noisy = replace(value, noisy=value.noisy or old.noisy)
+    return _compare(rule, noisy, slowdown_pct, shown, BASELINE_UNIT, spread_pct)
+
+
+def _compare(rule: Rule, value: MetricValue, measured: float, shown: str, unit: str,
+             spread: float) -> RuleResult:
+    """PASS/FAIL on the median; a noisy figure too close to call is NOISY."""
+    passed = OPS[rule.op](measured, rule.bound)
+    status = Status.PASS if passed else Status.FAIL
+    detail = "" if passed else f"measured {_num(measured)}, bound {rule.op} {_num(rule.bound)}"
+    if value.noisy:
+        margin = abs(measured - rule.bound)
+        noise = f"noisy: IQR {100 * value.rel_spread:.0f}% of the median"
+        if margin > spread:
+            clear = "clears" if passed else "misses"
+            detail = f"{noise}, but {clear} the bound by more than its IQR" + \
+                (f"; {detail}" if detail else "")
+        else:
+            status = Status.NOISY
+            detail = f"{noise}, within its IQR of the bound: cannot tell pass from fail"
+    return _result(rule, value.metric, value.device, status, measured, shown, unit, detail)
+
+
+def _skip(rule: Rule, metric: str, device: str, why: str, unit: str = "") -> RuleResult:
+    return _result(rule, metric, device, Status.SKIPPED, None, "-", unit, why)
+
+
+def _result(rule: Rule, metric: str, device: str, status: Status, measured: float | None,
+            shown: str, unit: str, detail: str) -> RuleResult:
+    return RuleResult(rule, metric, device, status, measured, shown, unit, detail)
+
+
+def _num(value: float) -> str:
+    return format_number(value)

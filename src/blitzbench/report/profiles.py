@@ -1,0 +1,89 @@
+"""Profiler summaries as table rows and report blocks (terminal, Markdown and HTML)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from blitzbench.report.document import Block, Cell, Heading, LinkList, Paragraph, Table
+from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_ms, fmt_number
+
+__all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row"]
+
+PROFILE_HEADER = ("device", "workload", "CPU time/step", "GPU busy/step", "kernels/step",
+                  "peak memory", "reading", "trace folder")
+OPERATOR_HEADER = ("operator", "calls/step", "self time/step", "share")
+
+
+def profile_row(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    """One line per profiled (device, workload) for a table."""
+    summary = entry.get("summary") or {}
+    gpu = summary.get("gpu") or {}
+    peaks = summary.get("peak_memory_bytes") or {}
+    peak = ", ".join(f"{dev} {fmt_bytes(value)}" for dev, value in sorted(peaks.items()))
+    return (str(entry.get("device", MISSING)), str(entry.get("workload", MISSING)),
+            fmt_ms(summary.get("cpu_ms_per_step")),
+            fmt_ms(gpu.get("gpu_busy_ms_per_step")) if gpu else MISSING,
+            fmt_number(gpu.get("kernels_per_step")) if gpu else MISSING,
+            peak or MISSING, reading(summary), str(entry.get("trace_dir", MISSING)))
+
+
+def reading(summary: Mapping[str, Any]) -> str:
+    """The GPU note, or for a CPU capture where its step time goes."""
+    if summary.get("gpu_note"):
+        return str(summary["gpu_note"])
+    labels = summary.get("labels_ms_per_step") or {}
+    cpu_ms = summary.get("cpu_ms_per_step") or 0
+    waiting = labels.get("blitzbench.next_batch")
+    if waiting and cpu_ms:
+        return f"{waiting / cpu_ms:.0%} of each step waits for the next batch"
+    top = (summary.get("top_cpu_operators") or [{}])[0]
+    if top.get("name"):
+        return f"top operator {top['name']} ({top.get('share', 0):.0%} of operator time)"
+    return MISSING
+
+
+def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str) -> list[Block]:
+    """The profiles section: the overview table, links to the traces, top operators."""
+    if not profiles:
+        return []
+    rows = tuple(tuple(Cell(text, code=i in (0, 1, 7)) for i, text in
+                       enumerate(profile_row(p))) for p in profiles)
+    blocks: list[Block] = [
+        Heading(2, "Profiler captures", "profiles"),
+        Paragraph("Per recorded step (median). GPU busy time is the union of the kernels and "
+                  "copies each step launched; when it is far below the CPU time per step, the "
+                  "GPU waits for the host (launch-bound)."),
+        Table(PROFILE_HEADER, rows, frozenset({2, 3, 4})),
+        Paragraph("Open the traces with `tensorboard --logdir reports/profiler` (PyTorch "
+                  "Profiler tab), or load a .pt.trace.json file into Perfetto or "
+                  "chrome://tracing: they are Chrome-trace JSON."),
+        LinkList(tuple((f"{p.get('device')} {p.get('workload')} trace folder",
+                        f"{link_prefix}{p.get('trace_dir')}") for p in profiles
+                       if p.get("trace_dir"))),
+    ]
+    for entry in profiles:
+        blocks.extend(_operator_blocks(entry))
+    return blocks
+
+
+def _operator_blocks(entry: Mapping[str, Any]) -> list[Block]:
+    summary = entry.get("summary") or {}
+    title = f"{entry.get('device')} {entry.get('workload')}: top operators"
+    blocks: list[Block] = [Heading(3, title)]
+    cuda = summary.get("cuda_activities") or {}
+    if cuda.get("requested") and not cuda.get("available"):
+        blocks.append(Paragraph(f"CUDA activities not recorded: {cuda.get('reason')}", "warn"))
+    blocks.append(_operator_table(summary.get("top_cpu_operators") or [], "by self CPU time"))
+    gpu = summary.get("gpu") or {}
+    if gpu.get("top_device_operators"):
+        blocks.append(_operator_table(gpu["top_device_operators"], "by self GPU time"))
+    return blocks
+
+
+def _operator_table(rows: Sequence[Mapping[str, Any]], caption: str) -> Table:
+    cells = tuple((Cell(str(r.get("name")), code=True),
+                   Cell(fmt_number(r.get("calls_per_step"))),
+                   Cell(fmt_ms(r.get("self_ms_per_step"))),
+                   Cell(f"{r.get('share', 0):.0%}")) for r in rows)
+    return Table(OPERATOR_HEADER, cells, frozenset({1, 2, 3}), caption)

@@ -1,0 +1,154 @@
+"""What a report says about a run: the blocks, section by section, from results.json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from blitzbench.report.benchmarks import benchmark_blocks, rows_from_results
+from blitzbench.report.claims_table import stored_matrix
+from blitzbench.report.document import (
+    Block,
+    Cell,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+)
+from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
+from blitzbench.report.profiles import profile_blocks
+
+__all__ = ["STATUS_TONES", "VERDICT_TONES", "build_document"]
+
+VERDICT_TONES = {"HOLDS": "good", "CONDITIONAL": "info", "OUTDATED": "info", "FAILS": "bad",
+                 "SKIPPED": "muted"}
+STATUS_TONES = {"PASS": "good", "FAIL": "bad", "NOISY": "warn", "SKIPPED": "muted",
+                "MISSING": "bad", "ACCEPTED": "good", "REJECTED": "bad"}
+ENVIRONMENT_FIELDS = (("host", "host"), ("cpu", "CPU"), ("cpu_count", "CPU cores"),
+                      ("platform", "platform"), ("python", "Python"), ("torch", "torch"),
+                      ("torchvision", "torchvision"), ("numpy", "numpy"),
+                      ("torch_threads", "torch threads"), ("torch_cuda_build", "CUDA build"),
+                      ("cudnn", "cuDNN"), ("tf32_matmul", "TF32 matmul"),
+                      ("tf32_cudnn", "TF32 cuDNN"))
+ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", "detail")
+
+
+def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
+                   link_prefix: str) -> Document:
+    """Every section that has data, in the order a reader wants them: the verdict first,
+    then where the run happened, then the evidence."""
+    rows = rows_from_results(results)
+    evidence: list[Block] = [*_claim_blocks(results.get("claims") or [])]
+    if figures:
+        evidence += [Heading(2, "Plots", "plots"), *figures]
+    evidence += benchmark_blocks(rows)
+    evidence += profile_blocks([p for p in results.get("profiles") or []
+                                if isinstance(p, Mapping)], link_prefix)
+    verdict = _acceptance_blocks(results.get("acceptance"))
+    if not evidence and not verdict:
+        evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
+                                  "acceptance verdict.", "warn"))
+    blocks = [*_status_blocks(results), *verdict, *_environment_blocks(results), *evidence]
+    command = results.get("command", "?")
+    title = f"blitzbench {command}: {results.get('run_id', '')}"
+    subtitle = (f"blitzbench {results.get('blitzbench', '?')}, started "
+                f"{results.get('started') or MISSING}, finished "
+                f"{results.get('finished') or MISSING}")
+    return Document(title, subtitle, tuple(blocks))
+
+
+def _status_blocks(results: Mapping[str, Any]) -> list[Block]:
+    if results.get("interrupted"):
+        return [Paragraph("This run was interrupted: the report shows what finished before "
+                          "the interruption.", "warn")]
+    if not results.get("complete"):
+        return [Paragraph("This run is incomplete (still running, or stopped without "
+                          "saying so): the report shows what was saved.", "warn")]
+    return []
+
+
+def _acceptance_blocks(acceptance: Any) -> list[Block]:
+    if not isinstance(acceptance, Mapping):
+        return []
+    verdict = str(acceptance.get("verdict", "?"))
+    facts = ", ".join(f"{k} {acceptance[k]}" for k in ("level", "spec", "baseline")
+                      if acceptance.get(k))
+    rows = tuple(_rule_cells(r) for r in acceptance.get("rules") or [] if isinstance(r, Mapping))
+    return [Heading(2, "Acceptance verdict", "acceptance"),
+            Paragraph(f"Verdict: {verdict}" + (f" ({facts})" if facts else ""),
+                      STATUS_TONES.get(verdict, "")),
+            Table(ACCEPTANCE_HEADER, rows, frozenset({4}))]
+
+
+def _rule_cells(rule: Mapping[str, Any]) -> tuple[Cell, ...]:
+    status = str(rule.get("status", "?"))
+    bound = f"{rule.get('op', '')} {fmt_value(rule.get('bound'))}".strip()
+    if rule.get("bound_kind"):
+        bound += f" ({rule['bound_kind']})"
+    measured = fmt_value(rule.get("measured"))
+    if rule.get("unit") and rule.get("measured") is not None:
+        measured += f" {rule['unit']}"
+    return (Cell(str(rule.get("rule", "?")), code=True), Cell(str(rule.get("metric", "")),
+                                                             code=True),
+            Cell(str(rule.get("device", ""))), Cell(bound), Cell(measured),
+            Cell(status, STATUS_TONES.get(status, "")), Cell(str(rule.get("detail") or "")))
+
+
+def _environment_blocks(results: Mapping[str, Any]) -> list[Block]:
+    env = results.get("environment")
+    env = env if isinstance(env, Mapping) else {}
+    rows = [(Cell(label), Cell(_fact(env.get(key)))) for key, label in ENVIRONMENT_FIELDS
+            if key in env]
+    for gpu in env.get("gpus") or []:
+        if isinstance(gpu, Mapping):
+            rows.append((Cell(f"GPU {gpu.get('index', '?')}"), Cell(_gpu_text(gpu))))
+    if not env.get("gpus"):
+        rows.append((Cell("GPUs"), Cell("none found", "muted")))
+    return [Heading(2, "Environment", "environment"), Paragraph(_data_text(results)),
+            Table(("fact", "value"), tuple(rows))]
+
+
+def _fact(value: Any) -> str:
+    """Versions and counts as recorded (cuDNN 92400 stays 92400)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else fmt_value(value)
+
+
+def _gpu_text(gpu: Mapping[str, Any]) -> str:
+    return (f"{gpu.get('name', '?')}, compute capability {gpu.get('capability', '?')}, "
+            f"{fmt_bytes(gpu.get('memory_bytes'))}, {gpu.get('multiprocessors', '?')} SMs, "
+            f"driver {gpu.get('driver') or '?'}")
+
+
+def _data_text(results: Mapping[str, Any]) -> str:
+    source = results.get("data_source")
+    if not isinstance(source, Mapping):
+        return "Data set: none recorded for this run."
+    if source.get("kind") == "synthetic":
+        return (f"Data set: synthetic CIFAR-10 in the real on-disk format (not the real "
+                f"images), at `{source.get('root')}`.")
+    return f"Data set: real CIFAR-10 at `{source.get('root')}`."
+
+
+def _claim_blocks(entries: Sequence[Any]) -> list[Block]:
+    devices, rows = stored_matrix([e for e in entries if isinstance(e, Mapping)])
+    if not rows:
+        return []
+    cells = []
+    for claim_id, by_device in rows.items():
+        first = next(iter(by_device.values()))
+        verdicts = [_verdict_cell(by_device.get(d)) for d in devices]
+        cells.append((Cell(claim_id, code=True), Cell(first.expected), *verdicts,
+                      Cell(first.summary)))
+    failed = sum(not c.passed for by in rows.values() for c in by.values())
+    total = sum(len(by) for by in rows.values())
+    return [Heading(2, "Claim matrix", "claims"),
+            Paragraph(f"{total} cells, {failed} not as expected.",
+                      "bad" if failed else "good"),
+            Table(("claim", "expected", *devices, "evidence"), tuple(cells))]
+
+
+def _verdict_cell(cell: Any) -> Cell:
+    if cell is None:
+        return Cell("n/a", "muted")
+    return Cell(cell.mark, VERDICT_TONES.get(cell.verdict, "") if cell.passed else "bad")

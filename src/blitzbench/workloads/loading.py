@@ -1,0 +1,126 @@
+"""DataLoader throughput: the tutorial's pipeline (CIFAR-10 -> ToTensor -> Normalize) over a
+sweep of worker counts, at the tutorial's batch size 4 and at 64.
+
+One call is a slice of an epoch as the tutorial runs it: a fresh loader (workers start),
+``images`` images drawn, the iterator dropped (workers stop). Worker start-up is part of
+the cost a user pays each epoch, so it is inside the time; the time to the first batch is
+recorded beside it. When feeding CUDA the loader pins memory and each batch is copied to
+the device without blocking, as a GPU training loop would.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from blitzbench.timing.clocks import synchronize
+from blitzbench.workloads.catalog import Case, Workload, make_case
+from blitzbench.workloads.cifar import (
+    DataSource,
+    check_loader_args,
+    make_loader,
+    tutorial_transform,
+)
+
+__all__ = ["BATCH_SIZES", "IMAGES_PER_ROUND", "available_cores", "best_worker_counts",
+           "cases", "loader_case", "train_set", "worker_sweep"]
+
+BATCH_SIZES = (4, 64)  # the tutorial's, and a typical GPU batch
+TUTORIAL_WORKERS = 2
+#: Images per timed call at each level: enough batches that a round is not all start-up.
+IMAGES_PER_ROUND = {"quick": 512, "standard": 2048, "full": 8192}
+LOADER_MIN_ROUNDS = 3
+LOADER_WARMUP = 1  # the first pass also pulls the data set into the page cache
+SEED = 0
+
+
+def available_cores() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def worker_sweep(cores: int) -> list[int]:
+    """0, 1, 2, 4, ... up to ``cores``, which is always included."""
+    counts, workers = [0], 1
+    while workers < cores:
+        counts.append(workers)
+        workers *= 2
+    return [*counts, cores] if cores > 0 else counts
+
+
+@functools.lru_cache(maxsize=2)
+def train_set(data: DataSource) -> Dataset:
+    """The training split with the tutorial's transform, read once per process."""
+    return data.dataset(train=True, transform=tutorial_transform())
+
+
+def loader_case(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
+                images: int, levels: Iterable[str]) -> Case:
+    """One point of the sweep; bad batch sizes or worker counts are a UsageError now."""
+    check_loader_args(batch_size, num_workers)
+    params = {"batch_size": batch_size, "num_workers": num_workers,
+              "pin_memory": device.type == "cuda", "images": images}
+    return make_case("loading.dataloader", device, params, tuple(levels),
+                     lambda: build_loader(device, data, batch_size, num_workers, images),
+                     min_rounds=LOADER_MIN_ROUNDS, max_time_s=0.0, warmup=LOADER_WARMUP)
+
+
+def build_loader(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
+                 images: int) -> Workload:
+    dataset = train_set(data)
+    pin = device.type == "cuda"
+    batches = max(1, images // batch_size)
+    first_batch_s: list[float] = []
+
+    def run() -> None:
+        start = time.perf_counter()
+        loader = make_loader(dataset, batch_size, shuffle=True, num_workers=num_workers,
+                             pin_memory=pin, seed=SEED)
+        iterator = iter(loader)
+        for index in range(batches):
+            inputs, labels = next(iterator)
+            inputs.to(device, non_blocking=pin)
+            labels.to(device, non_blocking=pin)
+            if index == 0:
+                synchronize()  # the first batch counts once it is on the device
+                first_batch_s.append(time.perf_counter() - start)
+        del iterator  # stops the workers, as the end of an epoch does
+
+    def probe() -> Mapping[str, float]:
+        return {"time_to_first_batch_s": statistics.median(first_batch_s)} if first_batch_s \
+            else {}
+
+    return Workload(run, {"images": batches * batch_size}, probe=probe)
+
+
+def cases(device: torch.device, data: DataSource) -> list[Case]:
+    """quick: 0 workers and the tutorial's 2 (capped at the cores); deeper levels sweep
+    0, 1, 2, 4, ... up to the core count with more images per call."""
+    cores = available_cores()
+    quick_workers = sorted({0, min(TUTORIAL_WORKERS, cores)})
+    found = [loader_case(device, data, batch, workers, IMAGES_PER_ROUND["quick"], ("quick",))
+             for batch in BATCH_SIZES for workers in quick_workers]
+    for level in ("standard", "full"):
+        found += [loader_case(device, data, batch, workers, IMAGES_PER_ROUND[level], (level,))
+                  for batch in BATCH_SIZES for workers in worker_sweep(cores)]
+    return found
+
+
+def best_worker_counts(results: Iterable[tuple[Mapping[str, Any], float]]) -> dict[int, int]:
+    """Batch size -> worker count with the highest images/s, from (params, images_per_s)."""
+    best: dict[int, tuple[float, int]] = {}
+    for params, images_per_s in results:
+        batch = params["batch_size"]
+        if batch not in best or images_per_s > best[batch][0]:
+            best[batch] = (images_per_s, params["num_workers"])
+    return {batch: workers for batch, (_, workers) in sorted(best.items())}

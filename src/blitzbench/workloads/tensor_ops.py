@@ -1,0 +1,221 @@
+"""The tutorial's tensor operations, at its own size (5x3) and at a memory-system size.
+
+At 5x3 a figure is the per-call overhead of PyTorch's dispatcher; at the memory size
+(2^24 float32 elements on the CPU, 2^22 at the quick level; 2^28 on a GPU, 1 GiB per
+tensor, many times any L2) it is the memory system. Views (``t_``, ``x[:, 1]``),
+``.numpy()`` and ``torch.from_numpy`` cost the same at both sizes (O(1), zero-copy);
+``torch.tensor(a)`` copies and grows with the size. ``x + y`` allocates its result each
+call, ``torch.add(..., out=)`` and ``add_`` do not: on the CPU the difference is the page
+faults of a fresh 64 MiB buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from blitzbench.workloads.catalog import ALL_LEVELS, Case, Workload, make_case
+
+if TYPE_CHECKING:
+    from blitzbench.workloads.cifar import DataSource
+
+__all__ = ["COLUMNS", "CPU_MEMORY_LOG2", "CPU_QUICK_MEMORY_LOG2", "GPU_MEMORY_LOG2", "cases"]
+
+TUTORIAL_SHAPE = (5, 3)
+COLUMNS = 4096  # memory-size tensors are (elements / 4096, 4096), so x[:, 1] is a column
+CPU_MEMORY_LOG2 = 24  # 64 MiB per float32 tensor: beyond the CPU's last-level cache
+CPU_QUICK_MEMORY_LOG2 = 22  # 16 MiB: the quick level's smaller CPU size
+GPU_MEMORY_LOG2 = 28  # 1 GiB per tensor: ~17x an H200's 60 MB L2
+H2D_LOG2 = 26  # 256 MiB host-to-device copy
+CPU_MATMUL_N = {"quick": 512, "standard": 1024, "full": 1024}
+GPU_MATMUL_N = 8192  # bf16, 1.1 TFLOP per product: compute-bound on any current GPU
+FLOAT32_BYTES = 4
+SEED = 0
+
+QUICK = ("quick", "standard", "full")
+DEEPER = ("standard", "full")
+
+Builder = Callable[[tuple[int, ...], torch.device], Workload]
+
+
+def _operands(shape: tuple[int, ...], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(SEED)
+    return (torch.rand(shape, generator=generator).to(device),
+            torch.rand(shape, generator=generator).to(device))
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape))
+
+
+def build_empty(shape: tuple[int, ...], device: torch.device) -> Workload:
+    return Workload(lambda: torch.empty(shape, device=device))
+
+
+def build_rand(shape: tuple[int, ...], device: torch.device) -> Workload:
+    return Workload(lambda: torch.rand(shape, device=device),
+                    {"bytes": FLOAT32_BYTES * _elements(shape)})
+
+
+def _add_bytes(shape: tuple[int, ...]) -> dict[str, float]:
+    return {"bytes": 3 * FLOAT32_BYTES * _elements(shape)}  # read x and y, write the sum
+
+
+def build_add_operator(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, y = _operands(shape, device)
+    return Workload(lambda: x + y, _add_bytes(shape))
+
+
+def build_add_function(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, y = _operands(shape, device)
+    return Workload(lambda: torch.add(x, y), _add_bytes(shape))
+
+
+def build_add_out(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, y = _operands(shape, device)
+    result = torch.empty(shape, device=device)
+    return Workload(lambda: torch.add(x, y, out=result), _add_bytes(shape))
+
+
+def build_add_inplace(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, y = _operands(shape, device)
+    return Workload(lambda: y.add_(x), _add_bytes(shape))
+
+
+def build_transpose_inplace(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, _ = _operands(shape, device)
+    return Workload(x.t_)
+
+
+def build_index_column(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, _ = _operands(shape, device)
+    return Workload(lambda: x[:, 1])
+
+
+def build_to_numpy(shape: tuple[int, ...], device: torch.device) -> Workload:
+    x, _ = _operands(shape, device)
+    return Workload(x.numpy)
+
+
+def _array(shape: tuple[int, ...]) -> np.ndarray:
+    return np.random.default_rng(SEED).random(shape, dtype=np.float32)
+
+
+def build_from_numpy(shape: tuple[int, ...], device: torch.device) -> Workload:
+    array = _array(shape)
+    return Workload(lambda: torch.from_numpy(array))
+
+
+def build_tensor_copy(shape: tuple[int, ...], device: torch.device) -> Workload:
+    array = _array(shape)
+    return Workload(lambda: torch.tensor(array), {"bytes": 2 * FLOAT32_BYTES * array.size})
+
+
+def _h2d(pinned: bool) -> Builder:
+    def build(shape: tuple[int, ...], device: torch.device) -> Workload:
+        host = torch.rand(shape)
+        if pinned:
+            host = host.pin_memory()
+        target = torch.empty(shape, device=device)
+        return Workload(lambda: target.copy_(host, non_blocking=pinned),
+                        {"link_bytes": FLOAT32_BYTES * host.numel()})
+    return build
+
+
+def _matmul(n: int, device: torch.device, dtype: torch.dtype) -> Callable[[], Workload]:
+    def build() -> Workload:
+        generator = torch.Generator().manual_seed(SEED)
+        a = torch.rand(n, n, generator=generator).to(device=device, dtype=dtype)
+        b = torch.rand(n, n, generator=generator).to(device=device, dtype=dtype)
+        return Workload(lambda: a @ b, {"flop": 2.0 * n ** 3})
+    return build
+
+
+# operation -> (builder, levels at 5x3, levels at the memory size (None: not measured there))
+ELEMENTWISE: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...] | None]] = {
+    "empty": (build_empty, QUICK, DEEPER),
+    "rand": (build_rand, QUICK, DEEPER),
+    "add_operator": (build_add_operator, QUICK, QUICK),
+    "add_function": (build_add_function, QUICK, DEEPER),
+    "add_out": (build_add_out, QUICK, QUICK),
+    "add_inplace": (build_add_inplace, QUICK, QUICK),
+    "transpose_inplace": (build_transpose_inplace, QUICK, QUICK),
+    "index_column": (build_index_column, QUICK, QUICK),
+}
+NUMPY_BRIDGE: dict[str, Builder] = {
+    "to_numpy": build_to_numpy,
+    "from_numpy": build_from_numpy,
+    "tensor_copy": build_tensor_copy,
+}
+
+
+def _memory_shape(log2: int) -> tuple[int, ...]:
+    return (2 ** log2 // COLUMNS, COLUMNS)
+
+
+def _sizes(device: torch.device) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
+    """(scale, shape, levels) pairs: the tutorial's 5x3, then the memory size(s)."""
+    sizes = [("tutorial", TUTORIAL_SHAPE, tuple(ALL_LEVELS))]
+    if device.type == "cuda":
+        return [*sizes, ("memory", _memory_shape(GPU_MEMORY_LOG2), tuple(ALL_LEVELS))]
+    return [*sizes, ("memory", _memory_shape(CPU_QUICK_MEMORY_LOG2), ("quick",)),
+            ("memory", _memory_shape(CPU_MEMORY_LOG2), DEEPER)]
+
+
+def _size_label(shape: tuple[int, ...]) -> str:
+    if shape == TUTORIAL_SHAPE:
+        return "5x3"
+    return f"2^{_elements(shape).bit_length() - 1}"
+
+
+def _case(operation: str, device: torch.device, scale: str, shape: tuple[int, ...],
+          levels: tuple[str, ...], builder: Builder) -> Case:
+    return make_case(f"tensor_ops.{operation}", device,
+                     {"scale": scale, "size": _size_label(shape)}, levels,
+                     lambda: builder(shape, device))
+
+
+def _both(levels: tuple[str, ...], size_levels: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(levels) & set(size_levels)))
+
+
+def cases(device: torch.device, data: DataSource) -> list[Case]:
+    """Every tensor-op case for one device, all levels."""
+    found = []
+    for scale, shape, size_levels in _sizes(device):
+        for operation, (builder, small, memory) in ELEMENTWISE.items():
+            levels = small if scale == "tutorial" else memory
+            if levels and _both(levels, size_levels):
+                found.append(_case(operation, device, scale, shape,
+                                   _both(levels, size_levels), builder))
+        if device.type == "cpu":
+            found += [_case(op, device, scale, shape, size_levels, builder)
+                      for op, builder in NUMPY_BRIDGE.items()]
+    if device.type == "cuda":
+        found += _copy_cases(device)
+    return found + _matmul_cases(device)
+
+
+def _copy_cases(device: torch.device) -> list[Case]:
+    found = []
+    for memory in ("pageable", "pinned"):
+        build = _h2d(memory == "pinned")
+        for shape, levels in ((TUTORIAL_SHAPE, DEEPER), (_memory_shape(H2D_LOG2), QUICK)):
+            found.append(make_case("tensor_ops.h2d_copy", device,
+                                   {"memory": memory, "size": _size_label(shape)}, levels,
+                                   lambda b=build, s=shape: b(s, device)))
+    return found
+
+
+def _matmul_cases(device: torch.device) -> list[Case]:
+    if device.type == "cuda":
+        return [make_case("tensor_ops.matmul", device, {"n": GPU_MATMUL_N, "dtype": "bfloat16"},
+                          QUICK, _matmul(GPU_MATMUL_N, device, torch.bfloat16))]
+    sizes: dict[int, list[str]] = {}
+    for level, n in CPU_MATMUL_N.items():
+        sizes.setdefault(n, []).append(level)
+    return [make_case("tensor_ops.matmul", device, {"n": n, "dtype": "float32"}, levels,
+                      _matmul(n, device, torch.float32)) for n, levels in sizes.items()]

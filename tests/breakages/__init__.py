@@ -1,0 +1,13 @@
+"""Breakages: deliberate defects planted in torch/numpy/torchvision to prove each claim
+check can fail. One module per claim section; each lists ``BREAKAGES``."""
+
+from __future__ import annotations
+
+from breakages.model import Breakage
+from breakages import autograd, cuda, data, inplace, lenet, numpy_bridge, scaling, tensors
+
+ALL_BREAKAGES: tuple[Breakage, ...] = tuple(
+    b for m in (tensors, inplace, numpy_bridge, cuda, autograd, scaling, data, lenet)
+    for b in m.BREAKAGES)
+
+BY_NAME = {b.name: b for b in ALL_BREAKAGES}

@@ -1,0 +1,7 @@
+"""Breakages for the 'data' claims."""
+
+from __future__ import annotations
+
+from breakages.model import Breakage
+
+BREAKAGES: tuple[Breakage, ...] = ()

@@ -1,0 +1,29 @@
+"""Run ``pytest checks`` on the CPU with one breakage applied (or none).
+
+Usage: python run_broken.py NAME|none JUNIT_XML [extra pytest args]
+The patch is applied in this process before pytest starts, so every check (and every
+DataLoader worker forked from it) sees the broken behaviour.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    name, junit, *extra = sys.argv[1:]
+    if name != "none":
+        from breakages import BY_NAME
+
+        BY_NAME[name].apply()
+    import pytest
+
+    return pytest.main(["checks", "--device", "cpu", "-q", "-p", "no:cacheprovider",
+                        "-p", "no:randomly", f"--junitxml={junit}", *extra])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
