@@ -19,7 +19,7 @@ def test_unknown_device_names(spec: str) -> None:
     if spec == "":
         assert parse_devices(spec)[0] == torch.device("cpu")  # empty means the default
         return
-    with pytest.raises(DeviceError, match="unknown device|does not exist|no CUDA"):
+    with pytest.raises(DeviceError, match=r"unknown device|does not exist|no CUDA"):
         parse_devices(spec)
 
 

@@ -73,9 +73,20 @@ def _cuda_count() -> int:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "claim" in metafunc.fixturenames and "device" in metafunc.fixturenames:
         _parametrize_claims(metafunc)
-    elif "device" in metafunc.fixturenames:
+    elif "device" in metafunc.fixturenames and not _parametrized_by_test(metafunc, "device"):
         devices = selected_devices(metafunc.config)
         metafunc.parametrize("device", [device_param(d) for d in devices])
+
+
+def _parametrized_by_test(metafunc: pytest.Metafunc, name: str) -> bool:
+    """True when the test parametrizes ``name`` itself (then the plugin leaves it alone)."""
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if name in names:
+            return True
+    return False
 
 
 def _parametrize_claims(metafunc: pytest.Metafunc) -> None:

@@ -8,6 +8,7 @@ interrupts the writer.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import json
@@ -24,11 +25,11 @@ from blitzbench.errors import OutputError, ResultsFormatError, UsageError
 __all__ = [
     "FORMAT_VERSION",
     "RESULTS_FILE",
+    "RunRecorder",
     "create_run_folder",
     "default_reports_dir",
     "latest_run",
     "load_results",
-    "RunRecorder",
     "read_json",
     "write_bytes_atomic",
     "write_json_atomic",
@@ -137,10 +138,8 @@ def _write_atomic(path: Path, data: bytes) -> Path:
 
 
 def _remove_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:
@@ -188,6 +187,19 @@ class RunRecorder:
             **header,
         }
         self.save()
+
+    def __enter__(self) -> RunRecorder:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: Any) -> None:
+        """A clean exit finishes the run; Ctrl-C or an error keeps what was saved and marks
+        the run incomplete (and interrupted, for Ctrl-C)."""
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish(interrupted=True)
+        else:
+            self.save()
 
     def set(self, key: str, value: Any) -> None:
         """Store one section (``claims``, ``benchmarks``, ``profiles``, ...) and save."""

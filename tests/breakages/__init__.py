@@ -3,8 +3,8 @@ check can fail. One module per claim section; each lists ``BREAKAGES``."""
 
 from __future__ import annotations
 
-from breakages.model import Breakage
 from breakages import autograd, cuda, data, inplace, lenet, numpy_bridge, scaling, tensors
+from breakages.model import Breakage
 
 ALL_BREAKAGES: tuple[Breakage, ...] = tuple(
     b for m in (tensors, inplace, numpy_bridge, cuda, autograd, scaling, data, lenet)

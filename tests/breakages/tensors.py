@@ -45,6 +45,16 @@ def _add_out_ignored() -> None:
     torch.add = add
 
 
+def _add_inplace_copies() -> None:
+    """An add_ that leaves self alone and returns a new tensor."""
+    torch.Tensor.add_ = lambda self, *args, **kwargs: self.add(*args, **kwargs)
+
+
+def _transpose_inplace_copies() -> None:
+    """A t_ that returns a transposed copy and leaves self as it was."""
+    torch.Tensor.t_ = lambda self: self.t().contiguous()
+
+
 def _column_index_copies() -> None:
     """x[:, i] returning a copy instead of a view."""
     original = torch.Tensor.__getitem__
@@ -66,6 +76,14 @@ BREAKAGES: tuple[Breakage, ...] = (
              frozenset({"tensors.rand_unit_interval"}), _rand_reaching_one),
     Breakage("tensors_add_out_ignored", "torch.add ignores out=",
              frozenset({"tensors.add_forms"}), _add_out_ignored),
+    # SGD's CPU update and the .numpy() sharing check call add_ too: they must fail with it.
+    Breakage("tensors_add_inplace_copies", "Tensor.add_ returns a new tensor",
+             frozenset({"tensors.add_inplace", "inplace.underscore_sweep",
+                        "inplace.underscore_inventory", "numpy_bridge.numpy_shares_memory",
+                        "lenet.learns"}), _add_inplace_copies),
+    Breakage("tensors_transpose_inplace_copies", "Tensor.t_ returns a transposed copy",
+             frozenset({"tensors.transpose_inplace", "inplace.underscore_sweep",
+                        "inplace.underscore_inventory"}), _transpose_inplace_copies),
     Breakage("tensors_column_copies", "x[:, i] copies instead of viewing",
              frozenset({"tensors.column_view"}), _column_index_copies),
 )

@@ -22,7 +22,7 @@ from blitzbench.runs import RESULTS_FILE, load_results, write_json_atomic
 from blitzbench.timing.measurement import Measurement
 
 __all__ = ["BASELINES_FOLDER", "Baseline", "compatibility_problems", "load_baseline",
-           "save_baseline"]
+           "load_checked_run", "save_baseline"]
 
 BASELINES_FOLDER = "baselines"
 MAX_RECORDS = 100_000
@@ -54,13 +54,20 @@ class Baseline:
 
 def load_baseline(path: Path) -> Baseline:
     """Read and check a baseline run folder or results.json; a defect is a UsageError."""
+    folder, results = load_checked_run(path, "baseline")
+    return Baseline(folder, results)
+
+
+def load_checked_run(path: Path, role: str) -> tuple[Path, dict[str, Any]]:
+    """A run folder (or its results.json) whose environment and measurement records have
+    been checked; returns the folder and ``{"environment", "benchmarks", "claims"}``."""
     path = Path(path)
     folder = path.parent if path.is_file() and path.name == RESULTS_FILE else path
     if not folder.is_dir():
-        raise UsageError(f"baseline {path} does not exist: pass a run folder (reports/runs/"
+        raise UsageError(f"{role} {path} does not exist: pass a run folder (reports/runs/"
                          f"...) or a reference (reports/reference/<gpu>/...)")
     results = load_results(folder)
-    where = f"baseline {folder / RESULTS_FILE}"
+    where = f"{role} {folder / RESULTS_FILE}"
     env = results.get("environment")
     if not isinstance(env, dict):
         raise UsageError(f"{where}: missing or malformed 'environment' object")
@@ -68,13 +75,16 @@ def load_baseline(path: Path) -> Baseline:
     records = results.get("benchmarks")
     if not isinstance(records, list) or not records:
         raise UsageError(f"{where}: has no benchmark records: use a run of "
-                         f"`blitzbench accept` as a baseline")
+                         f"`blitzbench accept`")
     if len(records) > MAX_RECORDS:
         raise UsageError(f"{where}: {len(records)} benchmark records, more than "
                          f"{MAX_RECORDS}")
     for index, record in enumerate(records):
         _check_record(record, f"{where}: benchmarks[{index}]")
-    return Baseline(folder, {"environment": env, "benchmarks": records})
+    claims = results.get("claims", [])
+    if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
+        raise UsageError(f"{where}: claims must be a list of objects")
+    return folder, {"environment": env, "benchmarks": records, "claims": claims}
 
 
 def compatibility_problems(baseline: Baseline, environment: Mapping[str, Any]) -> list[str]:
@@ -107,7 +117,7 @@ def _slug(text: str) -> str:
 def _check_environment(env: Mapping[str, Any], where: str) -> None:
     for key in (*ENV_KEYS_COMPARED, "host"):
         value = env.get(key)
-        if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
+        if (value is not None and not isinstance(value, (str, int))) or isinstance(value, bool):
             raise UsageError(f"{where}: environment.{key} must be a string or integer")
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise UsageError(f"{where}: environment.{key} is too long")

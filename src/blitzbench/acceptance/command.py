@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from blitzbench.acceptance import plan
 from blitzbench.acceptance.baseline import (
     Baseline,
@@ -28,7 +26,7 @@ from blitzbench.acceptance.baseline import (
 )
 from blitzbench.acceptance.junit import write_junit
 from blitzbench.acceptance.metrics import extract_metrics
-from blitzbench.acceptance.rules import RuleResult, RunDevices, judge, verdict
+from blitzbench.acceptance.rules import ACCEPTED, RuleResult, RunDevices, judge, verdict
 from blitzbench.acceptance.spec import Spec, load_spec
 from blitzbench.acceptance.table import print_verdict, status_counts
 from blitzbench.devices import device_label, parse_devices
@@ -105,22 +103,18 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             baseline: Baseline | None) -> int:
     started = time.perf_counter()
     cases = plan.plan_cases(args.level, devices, data)
-    with plan.progress(total=len(cases) + 2) as advance:
-        advance("claims")
-        recorder.set("claims", plan.run_claims(args.device, data))
-        plan.run_benchmarks(cases, recorder, advance)
-        advance("profile: LeNet training step")
-        plan.run_profile(recorder, reports, devices, data)
     labels = [device_label(d) for d in devices]
-    rows = judge(spec, extract_metrics(recorder.data),
-                 RunDevices.from_environment(labels, recorder.data["environment"]),
+    run_devices = RunDevices.from_environment(labels, recorder.data["environment"])
+    judged = plan.judged_by(spec, labels, run_devices.gpu_names, baseline=baseline is not None)
+    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged)
+    rows = judge(spec, extract_metrics(recorder.data), run_devices,
                  planned=plan.planned_keys(cases, recorder.data.get("claims", [])),
                  level=args.level,
                  baseline=extract_metrics(baseline.results) if baseline else None)
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
-    recorder.set("acceptance", _acceptance_json(outcome, args.level, spec, baseline, rows,
-                                                elapsed))
+    recorder.set("acceptance", {**_acceptance_json(outcome, args.level, spec, baseline, rows),
+                                "wall_s": round(elapsed, 1), "step_s": step_s})
     write_junit(recorder.folder, rows, elapsed_s=elapsed)
     recorder.finish()
     plan.render_report(recorder.folder)
@@ -128,21 +122,44 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     if args.save_baseline:
         saved = save_baseline(recorder.data, reports)
         print(f"baseline saved: {saved}", file=sys.stderr)
-    return EXIT_OK if outcome == "ACCEPTED" else EXIT_FAILED
+    return EXIT_OK if outcome == ACCEPTED else EXIT_FAILED
+
+
+def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
+               devices: list[Any], data: DataSource, cases: list[Any],
+               judged: Any) -> dict[str, float]:
+    """Claims, benchmarks, profile, each saved as it finishes; seconds each took."""
+    step_s: dict[str, float] = {}
+    with plan.progress(total=len(cases) + 2) as advance:
+        mark = time.perf_counter()
+        advance("claims")
+        recorder.set("claims", plan.run_claims(args.device, data))
+        step_s["claims"], mark = _since(mark)
+        plan.run_benchmarks(cases, recorder, advance, judged)
+        step_s["benchmarks"], mark = _since(mark)
+        advance("profile: LeNet training step")
+        plan.run_profile(recorder, reports, devices, data)
+        step_s["profile"], mark = _since(mark)
+    return step_s
+
+
+def _since(mark: float) -> tuple[float, float]:
+    now = time.perf_counter()
+    return round(now - mark, 1), now
 
 
 def _acceptance_json(outcome: str, level: str, spec: Spec, baseline: Baseline | None,
-                     rows: list[RuleResult], elapsed_s: float) -> dict[str, Any]:
+                     rows: list[RuleResult]) -> dict[str, Any]:
+    """The ``acceptance`` section of results.json (schema in the project's brief)."""
     return {"verdict": outcome, "level": level, "spec": spec.path,
             "spec_description": spec.description,
             "baseline": baseline.describe() if baseline else None,
-            "counts": status_counts(rows), "wall_s": round(elapsed_s, 1),
-            "rules": [r.to_json() for r in rows]}
+            "counts": status_counts(rows), "rules": [r.to_json() for r in rows]}
 
 
 def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
            recorder: RunRecorder, elapsed_s: float) -> None:
     title = f"blitzbench accept (level {level}, spec {Path(spec.path).name}, " \
             f"{elapsed_s:.0f} s)"
-    print_verdict(rows, outcome, title, Console())
+    print_verdict(rows, outcome, title)
     print(f"run folder: {recorder.folder}", file=sys.stderr)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from blitzbench.acceptance.baseline import load_checked_run
 from blitzbench.acceptance.metrics import MetricValue, extract_metrics, format_number
 from blitzbench.errors import UsageError
-from blitzbench.runs import load_results
 
 __all__ = ["FLEET_OUTLIER_FRACTION", "MIN_PEERS", "FleetCell", "FleetRun", "compare_fleet",
            "load_fleet"]
@@ -82,14 +82,13 @@ def load_fleet(paths: Sequence[Path]) -> list[FleetRun]:
     runs = []
     seen: dict[str, int] = {}
     for path in paths:
-        results = load_results(Path(path))
-        env = results.get("environment") if isinstance(results.get("environment"), dict) \
-            else {}
-        host = str(env.get("host") or Path(path).name)[:60]
+        folder, results = load_checked_run(Path(path), "run")
+        env = results["environment"]
+        host = str(env.get("host") or folder.name)[:60]
         seen[host] = seen.get(host, 0) + 1
         node = host if seen[host] == 1 else f"{host}#{seen[host]}"
         values = tuple(v for v in extract_metrics(results) if _compared(v))
-        runs.append(FleetRun(node, Path(path), _hardware(env), values))
+        runs.append(FleetRun(node, folder, _hardware(env), values))
     return runs
 
 

@@ -20,12 +20,18 @@ import torch
 
 from blitzbench.acceptance.metrics import (
     CLAIMS_ALL,
+    LENET_CROSSOVER,
+    LENET_SPEEDUP,
+    LENET_STEP_BENCHMARK,
+    LOADER_BENCHMARK,
     LOADER_EFFICIENCY,
     claim_metric,
     extract_metrics,
     known_benchmark_fields,
     metric_prefix,
 )
+from blitzbench.acceptance.rules import RunDevices, select_devices
+from blitzbench.acceptance.spec import BoundKind, Spec, metric_pattern
 from blitzbench.errors import BlitzError
 from blitzbench.timing.measurement import Measurement
 
@@ -34,7 +40,8 @@ if TYPE_CHECKING:
     from blitzbench.workloads.catalog import Case
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["DEFAULT_LEVEL", "LEVELS", "known_metrics", "measure_with_retry", "plan_cases",
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "judged_by", "known_metrics", "measure_with_retry",
+           "plan_cases",
            "planned_keys", "progress", "render_report", "run_benchmarks", "run_claims",
            "run_profile"]
 
@@ -65,7 +72,7 @@ def known_metrics(data: DataSource) -> list[str]:
     names |= {metric for metric, _ in _case_keys(cases)}
     # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
     names |= {metric_prefix(LOADER_EFFICIENCY, {"batch_size": c.params.get("batch_size")})
-              for c in cases if c.benchmark == "loading.dataloader"}
+              for c in cases if c.benchmark == LOADER_BENCHMARK}
     return sorted(names)
 
 
@@ -98,21 +105,52 @@ def run_claims(device_spec: str, data: DataSource) -> list[dict[str, Any]]:
     return [{**cell.claim.to_json(), **cell.to_json()} for cell in judge_all(device_spec, data)]
 
 
-def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance) -> None:
-    """Measure each case (re-measuring a noisy one once); save after each."""
+def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
+                   judged: Callable[[Case], bool] = lambda case: True) -> None:
+    """Measure each case, re-measuring a noisy one once when a rule judges its figures;
+    save after each."""
     recorder.set("benchmarks", recorder.data.get("benchmarks", []))
     for case in cases:
         advance(f"{case.benchmark} {case.device}")
-        recorder.extend("benchmarks", [measure_with_retry(case).to_json()])
+        measurement = measure_with_retry(case, retry=judged(case))
+        recorder.extend("benchmarks", [measurement.to_json()])
 
 
-def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None
-                       ) -> Measurement:
-    """Measure; when the figure is noisy (IQR/median above NOISY_IQR_FRACTION), measure
-    once more and keep the steadier of the two, marked ``remeasured``."""
+def judged_by(spec: Spec, labels: Sequence[str], gpu_names: Mapping[str, str], *,
+              baseline: bool) -> Callable[[Case], bool]:
+    """Whether some rule that applies here reads a figure of a case (its own metrics, or
+    a derived figure it feeds): only those are worth a second measurement when noisy."""
+    devices = RunDevices(tuple(labels), dict(gpu_names))
+    rules = [(metric_pattern(r.metric), select_devices(r, devices)[0]) for r in spec.rules
+             if baseline or r.kind is not BoundKind.BASELINE]
+
+    def judged(case: Case) -> bool:
+        own = {metric for metric, _ in _case_keys([case])}
+        fed = _derived_names(case)
+        return any(any(regex.match(n) for n in fed) or
+                   (case.device in chosen and any(regex.match(n) for n in own))
+                   for regex, chosen in rules if chosen)
+
+    return judged
+
+
+def _derived_names(case: Case) -> set[str]:
+    """The derived metrics a case's figures feed (on whichever device they land)."""
+    batch = {"batch_size": case.params.get("batch_size")}
+    if case.benchmark == LENET_STEP_BENCHMARK:
+        return {LENET_CROSSOVER, metric_prefix(LENET_SPEEDUP, batch)}
+    if case.benchmark == LOADER_BENCHMARK:
+        return {metric_prefix(LOADER_EFFICIENCY, batch)}
+    return set()
+
+
+def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None,
+                       *, retry: bool = True) -> Measurement:
+    """Measure; when the figure is noisy (IQR/median above NOISY_IQR_FRACTION) and
+    ``retry``, measure once more and keep the steadier of the two, marked ``remeasured``."""
     measure = measure or _measure
     first = _guarded(case, measure)
-    if first.error or not first.noisy:
+    if first.error or not first.noisy or not retry:
         return first
     second = _guarded(case, measure)
     candidates = [m for m in (first, second) if not m.error]
@@ -171,8 +209,13 @@ def render_report(folder: Path) -> list[Path]:
 def progress(total: int) -> Iterator[Advance]:
     """A progress bar on stderr while the run goes on; silent when stderr is not a TTY."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     bar = Progress(TextColumn("[bold]accept[/]"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("{task.description}"),

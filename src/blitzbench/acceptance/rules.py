@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from blitzbench.acceptance.metrics import MetricValue, format_number
+from blitzbench.acceptance.metrics import MetricValue, field_unit, format_number
 from blitzbench.acceptance.spec import OPS, BoundKind, Rule, Spec, metric_pattern
 
 __all__ = ["ACCEPTED", "REJECTED", "RuleResult", "RunDevices", "Status", "judge", "verdict"]
@@ -113,11 +113,12 @@ def judge(spec: Spec, values: Sequence[MetricValue], devices: RunDevices, *,
 def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],
                 planned: set[tuple[str, str]], devices: RunDevices, level: str,
                 base: Mapping[tuple[str, str], MetricValue] | None) -> list[RuleResult]:
+    unit = field_unit(rule.metric.rsplit(".", 1)[-1])
     if rule.kind is BoundKind.BASELINE and base is None:
-        return [_skip(rule, rule.metric, rule.device, "no --baseline given")]
+        return [_skip(rule, rule.metric, rule.device, "no --baseline given", unit)]
     selected, why_none = select_devices(rule, devices)
     if not selected:
-        return [_skip(rule, rule.metric, rule.device, why_none)]
+        return [_skip(rule, rule.metric, rule.device, why_none, unit)]
     regex = metric_pattern(rule.metric)
     results = []
     for device in selected:
@@ -125,7 +126,7 @@ def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],
         if not names:
             at_level = f" at level {level}" if level else ""
             results.append(_skip(rule, rule.metric, device,
-                                 f"not measured on {device}{at_level}"))
+                                 f"not measured on {device}{at_level}", unit))
             continue
         for name in names:
             results.append(_judge_one(rule, name, device, by_key.get((name, device)), base))
@@ -204,7 +205,8 @@ def _compare(rule: Rule, value: MetricValue, measured: float, shown: str, unit: 
     """PASS/FAIL on the median; a noisy figure too close to call is NOISY."""
     passed = OPS[rule.op](measured, rule.bound)
     status = Status.PASS if passed else Status.FAIL
-    detail = "" if passed else f"measured {_num(measured)}, bound {rule.op} {_num(rule.bound)}"
+    detail = "" if passed else \
+        f"measured {_num(measured)}{' ' + unit if unit else ''}, bound {rule.describe_bound(unit)}"
     if value.noisy:
         margin = abs(measured - rule.bound)
         noise = f"noisy: IQR {100 * value.rel_spread:.0f}% of the median"

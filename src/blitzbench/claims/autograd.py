@@ -50,9 +50,10 @@ def judge_variable(ctx: ClaimContext) -> Outcome:
     modern_grad = _mean_grad(modern)
     ok = same and torch.equal(legacy_grad, modern_grad)
     return judged(ok, Verdict.OUTDATED,
-                  f"Variable(t, requires_grad=True) returns a plain {type(legacy).__name__} "
-                  f"(requires_grad={legacy.requires_grad}, leaf={legacy.is_leaf}); "
-                  f"torch.ones(2, 2, requires_grad=True) is the same and gets the same grad",
+                  f"Variable(t, requires_grad=True) returns {type(legacy).__name__} (plain "
+                  f"Tensor: {plain}, requires_grad={legacy.requires_grad}); "
+                  f"torch.ones(2, 2, requires_grad=True) gets the same grad: "
+                  f"{torch.equal(legacy_grad, modern_grad)}",
                   returned_type=f"{type(legacy).__module__}.{type(legacy).__qualname__}",
                   is_plain_tensor=plain, requires_grad=legacy.requires_grad,
                   is_leaf=legacy.is_leaf,

@@ -10,7 +10,7 @@ import json
 import sys
 
 from blitzbench.claims import ALL_CLAIMS
-from blitzbench.claims.runner import MatrixCell, run_matrix
+from blitzbench.claims.runner import MatrixCell, iter_matrix
 from blitzbench.devices import parse_devices, planned_devices
 from blitzbench.errors import EXIT_FAILED, EXIT_OK
 from blitzbench.options import add_data_root, add_device, add_out
@@ -30,10 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not write a run folder")
 
 
-def judge_all(device_spec: str, data: DataSource) -> list[MatrixCell]:
-    """The matrix for ``--device``; "all" includes a skipped CUDA column without a GPU."""
+def judge_all(device_spec: str, data: DataSource,
+              recorder: RunRecorder | None = None) -> list[MatrixCell]:
+    """The matrix for ``--device``; "all" includes a skipped CUDA column without a GPU.
+    With a recorder, each cell is saved as soon as it is judged."""
     devices = planned_devices() if device_spec == "all" else parse_devices(device_spec)
-    return run_matrix(ALL_CLAIMS, devices, data)
+    cells = []
+    for cell in iter_matrix(ALL_CLAIMS, devices, data):
+        cells.append(cell)
+        if recorder is not None:
+            recorder.extend("claims", [cell.to_json()])
+    return cells
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,17 +48,14 @@ def run(args: argparse.Namespace) -> int:
     data = resolve_data_source(args.data_root)
     if args.data_root is not None:
         data.validate()
-    recorder = None
-    if not args.no_save:
-        recorder = RunRecorder(create_run_folder(args.out), "claims",
-                               data_source={"kind": data.kind, "root": str(data.root)})
-    cells = judge_all(args.device, data)
-    if recorder:
-        recorder.set("claims", [c.to_json() for c in cells])
-        recorder.finish()
+    if args.no_save:
+        cells = judge_all(args.device, data)
+    else:
+        folder = create_run_folder(args.out)
+        with RunRecorder(folder, "claims", data_source=data.to_json()) as recorder:
+            cells = judge_all(args.device, data, recorder)
+        print(f"run folder: {folder}", file=sys.stderr)
     _print(cells, args.format, data)
-    if recorder:
-        print(f"run folder: {recorder.folder}", file=sys.stderr)
     return EXIT_OK if all(c.passed for c in cells) else EXIT_FAILED
 
 

@@ -16,15 +16,17 @@ by the order of the output, rounding differences by a few units of the format's 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
 from blitzbench.claims.verdicts import judged, skipped
+from blitzbench.devices import device_label
 from blitzbench.workloads.lenet import LeNet, synthetic_batch
 
 __all__ = ["CLAIMS", "FP32_SCALED_TOLERANCE", "SECTION", "TF32_SCALED_TOLERANCE", "Agreement",
@@ -132,15 +134,30 @@ def tolerance_for(state: Tf32State) -> float:
 
 @contextmanager
 def tf32_enabled(enabled: bool) -> Iterator[Tf32State]:
-    """Set both TF32 switches, yield the state, and put the previous settings back."""
+    """Set both TF32 switches, yield the state, and put the previous settings back.
+
+    The legacy switches are the documented way to turn TF32 off; on torch versions with
+    the newer fp32_precision settings, those are restored too, since toggling a legacy
+    switch rewrites them ("none" becomes "ieee").
+    """
     backends = torch.backends
-    saved = (backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32)
+    saved = tf32_state()
     backends.cuda.matmul.allow_tf32 = enabled
     backends.cudnn.allow_tf32 = enabled
     try:
         yield tf32_state()
     finally:
-        backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32 = saved
+        backends.cuda.matmul.allow_tf32 = saved.matmul_allow_tf32
+        backends.cudnn.allow_tf32 = saved.cudnn_allow_tf32
+        _restore_precision(saved)
+
+
+def _restore_precision(saved: Tf32State) -> None:
+    backends = torch.backends
+    if saved.matmul_fp32_precision is not None:
+        backends.cuda.matmul.fp32_precision = saved.matmul_fp32_precision
+    if saved.conv_fp32_precision is not None:
+        backends.cudnn.conv.fp32_precision = saved.conv_fp32_precision
 
 
 def _lenet_pair(device: torch.device, seed: int,
@@ -216,7 +233,7 @@ def mixed_device_observation(device: torch.device) -> MixedDevices:
     on_cpu = torch.ones(*SHAPE)
     on_device = torch.ones(*SHAPE, device=device)
     try:
-        on_cpu + on_device  # noqa: B018 (the expression is the experiment)
+        on_cpu + on_device  # the expression is the experiment
     except RuntimeError as exc:
         raised, error_type, message = True, type(exc).__name__, str(exc)
     except Exception as exc:
@@ -261,41 +278,46 @@ def judge_mixed_devices(ctx: ClaimContext) -> Outcome:
     if (skip := _cuda_only(ctx)) is not None:
         return skip
     seen = mixed_device_observation(ctx.device)
-    ok = seen.raised and seen.names_both and seen.scalar_result_device == str(ctx.device)
+    ok = (seen.raised and seen.names_both
+          and seen.scalar_result_device == device_label(ctx.device))
     return judged(ok, Verdict.HOLDS,
                   f"cpu + {ctx.device} raised {seen.error_type} naming both devices: "
                   f"{seen.names_both}; a 0-dim CPU tensor is added on "
                   f"{seen.scalar_result_device}", **seen.to_json())
 
 
-def _two_modes(ctx: ClaimContext, compare) -> tuple[bool, dict[str, object]]:
+Compared = Agreement | list[Agreement]
+
+
+def _two_modes(compare: Callable[[float], Compared]) -> tuple[bool, dict[str, Any], Tf32State]:
     """Compare with TF32 forced off (float32 tolerance) and with the settings as found
-    (the tolerance those settings call for)."""
+    (the tolerance those settings call for); return the found settings too."""
     found = tf32_state()
     with tf32_enabled(False) as strict:
         strict_result = compare(tolerance_for(strict))
-    as_found = compare(tolerance_for(found))
-    results = {"tf32_off": strict_result, "as_configured": as_found}
-    ok = all(a.ok for group in results.values()
-             for a in (group if isinstance(group, list) else [group]))
-    evidence = {name: ([a.to_json() for a in group] if isinstance(group, list)
-                       else group.to_json()) for name, group in results.items()}
+    results = {"tf32_off": strict_result, "as_configured": compare(tolerance_for(found))}
+    groups = {name: r if isinstance(r, list) else [r] for name, r in results.items()}
+    ok = all(a.ok for group in groups.values() for a in group)
+    evidence: dict[str, Any] = {
+        name: ([a.to_json() for a in group] if isinstance(results[name], list)
+               else group[0].to_json()) for name, group in groups.items()}
     evidence["tf32_as_configured"] = found.to_json()
     evidence["tolerances"] = {"fp32": FP32_SCALED_TOLERANCE, "tf32": TF32_SCALED_TOLERANCE}
-    return ok, evidence
+    return ok, evidence, found
 
 
 def judge_lenet_forward(ctx: ClaimContext) -> Outcome:
     if (skip := _cuda_only(ctx)) is not None:
         return skip
-    ok, evidence = _two_modes(
-        ctx, lambda tol: lenet_forward_agreement(ctx.device, ctx.seed, tol))
-    strict, found = evidence["tf32_off"], evidence["as_configured"]
+    ok, evidence, found = _two_modes(
+        lambda tol: lenet_forward_agreement(ctx.device, ctx.seed, tol))
+    strict, configured = evidence["tf32_off"], evidence["as_configured"]
     return judged(ok, Verdict.HOLDS,
                   f"LeNet logits CPU vs {ctx.device}: {strict['scaled_error']:.1e} of scale "
-                  f"with TF32 off (tol {strict['tolerance']:.0e}), {found['scaled_error']:.1e} "
-                  f"as configured (TF32 {'on' if tf32_state().enabled else 'off'}, tol "
-                  f"{found['tolerance']:.0e})", **evidence)
+                  f"with TF32 off (tol {strict['tolerance']:.0e}), "
+                  f"{configured['scaled_error']:.1e} as configured (TF32 "
+                  f"{'on' if found.enabled else 'off'}, tol {configured['tolerance']:.0e})",
+                  **evidence)
 
 
 def judge_autograd(ctx: ClaimContext) -> Outcome:
@@ -304,13 +326,14 @@ def judge_autograd(ctx: ClaimContext) -> Outcome:
     on_cpu, on_device = tutorial_grad(torch.device("cpu")), tutorial_grad(ctx.device)
     tutorial_ok = (torch.equal(on_cpu, on_device)
                    and bool((on_device == EXPECTED_GRAD).all()))
-    ok, evidence = _two_modes(
-        ctx, lambda tol: lenet_backward_agreements(ctx.device, ctx.seed, tol))
+    ok, evidence, found = _two_modes(
+        lambda tol: lenet_backward_agreements(ctx.device, ctx.seed, tol))
     worst = max((a["scaled_error"] for group in ("tf32_off", "as_configured")
                  for a in evidence[group]), default=float("nan"))
     return judged(ok and tutorial_ok, Verdict.HOLDS,
                   f"x.grad on {ctx.device} is {on_device.flatten().tolist()} like the CPU's: "
-                  f"{tutorial_ok}; LeNet loss and gradients agree, worst {worst:.1e} of scale",
+                  f"{tutorial_ok}; LeNet loss and gradients: worst {worst:.1e} of scale (TF32 "
+                  f"{'on' if found.enabled else 'off'} as configured)",
                   tutorial_grad_cpu=on_cpu.tolist(), tutorial_grad_device=on_device.tolist(),
                   tutorial_grad_exact=tutorial_ok, **evidence)
 
@@ -325,7 +348,7 @@ def judge_availability_guard(ctx: ClaimContext) -> Outcome:
     except Exception as exc:
         branch, error = None, f"{type(exc).__name__}: {exc}"[:200]
     on_gpu = branch is not None and branch.startswith("cuda")
-    ok = on_gpu and count > 0 if available else branch is None
+    ok = (on_gpu and count > 0) if available else (branch is None)
     return judged(ok, Verdict.HOLDS,
                   f"torch.cuda.is_available() = {available}, device_count() = {count}; "
                   + (f"the guarded x.cuda() + y.cuda() ran on {branch}" if branch

@@ -262,8 +262,7 @@ def judge_sweep(ctx: ClaimContext) -> Outcome:
                   swept=len(results), minimum=MIN_SWEEP,
                   bit_exact=sum(r.bit_exact for r in results),
                   failed={r.method: _failure(r) for r in results if not r.ok},
-                  twin_returns_other_dtype=_names(results, lambda r: r.twin_dtype_differs),
-                  methods=[r.method for r in results])
+                  twin_returns_other_dtype=_names(results, lambda r: r.twin_dtype_differs))
 
 
 def _failure(result: CaseResult) -> str:

@@ -23,7 +23,7 @@ from blitzbench.claims.verdicts import judged
 from blitzbench.workloads.cifar import NORMALIZE_MEAN, NORMALIZE_STD, DataSource
 from blitzbench.workloads.lenet import LeNet, make_train_step, parameter_count
 
-__all__ = ["CLAIMS", "SECTION", "TrainingRun", "short_training_run"]
+__all__ = ["CLAIMS", "SECTION", "TrainingRun", "as_tutorial_tensors", "short_training_run"]
 
 SECTION = "lenet"
 WHERE = "LeNet"
@@ -96,7 +96,7 @@ def judge_architecture(ctx: ClaimContext) -> Outcome:
     model = LeNet().to(ctx.device).eval()
     generator = torch.Generator().manual_seed(ctx.seed)
     outputs = {}
-    with torch.no_grad():
+    with torch.no_grad(), _single_thread(ctx.device):
         for n in FORWARD_BATCHES:
             images = (torch.rand(n, 3, 32, 32, generator=generator) * 2 - 1).to(ctx.device)
             outputs[n] = tuple(model(images).shape)
@@ -116,7 +116,7 @@ def judge_architecture(ctx: ClaimContext) -> Outcome:
                   layer_shapes={k: [list(i), list(o)] for k, (i, o) in layers.items()})
 
 
-def _as_tutorial_tensors(pixels: np.ndarray) -> torch.Tensor:
+def as_tutorial_tensors(pixels: np.ndarray) -> torch.Tensor:
     """uint8 NHWC -> float NCHW in [-1, 1], as ToTensor then Normalize(0.5, 0.5) give."""
     images = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div(255)
     mean = torch.tensor(NORMALIZE_MEAN).view(1, 3, 1, 1)
@@ -127,7 +127,7 @@ def _as_tutorial_tensors(pixels: np.ndarray) -> torch.Tensor:
 def _split_tensors(source: DataSource, train: bool, indices: np.ndarray,
                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     split = cifar_split(source, train)
-    images = _as_tutorial_tensors(split.data[indices])
+    images = as_tutorial_tensors(split.data[indices])
     labels = torch.as_tensor(np.asarray(split.targets)[indices], dtype=torch.int64)
     return images.to(device), labels.to(device)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from blitzbench.devices import cuda_available, device_label
 from blitzbench.errors import BlitzError
 from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["MatrixCell", "applies", "evaluate", "run_matrix", "seed_everything"]
+__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "run_matrix", "seed_everything"]
 
 DEFAULT_SEED = 0
 
@@ -70,9 +70,18 @@ def evaluate(claim: Claim, device: torch.device, data: DataSource,
                        {"exception": type(exc).__name__, "message": str(exc)[:1000]})
 
 
+def iter_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
+                data: DataSource) -> Iterator[MatrixCell]:
+    """Every applicable (claim, device) pair, claims in tutorial order, one at a time so a
+    caller can save each cell as it is judged."""
+    devices = list(devices)
+    for claim in claims:
+        for device in devices:
+            if applies(claim, device):
+                yield MatrixCell(claim, device_label(device), evaluate(claim, device, data))
+
+
 def run_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
                data: DataSource) -> list[MatrixCell]:
-    """Every applicable (claim, device) pair, claims in tutorial order."""
-    devices = list(devices)
-    return [MatrixCell(claim, device_label(d), evaluate(claim, d, data))
-            for claim in claims for d in devices if applies(claim, d)]
+    """The whole matrix as a list."""
+    return list(iter_matrix(claims, devices, data))

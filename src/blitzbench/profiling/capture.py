@@ -12,6 +12,7 @@ running loss: that synchronizes, so one profiler step holds one training step's 
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import time
@@ -58,6 +59,9 @@ STEP_LABEL = "blitzbench.train_step"
 BATCH_LABEL = "blitzbench.next_batch"
 LABELS = (BATCH_LABEL, STEP_LABEL)
 TRACE_SUFFIX = ".pt.trace.json"
+#: One schedule cycle, so nothing is dropped; saying so silences torch's warning that
+#: events are cleared between cycles (the argument is newer than some supported releases).
+_ONE_CYCLE = {"acc_events": True} if "acc_events" in inspect.signature(profile).parameters else {}
 
 
 @dataclass(frozen=True)
@@ -148,9 +152,10 @@ def capture(workload: str, device: torch.device, trace_dir: Path, *, batch_size:
         started = time.perf_counter()
         with profile(activities=activities,
                      schedule=profiler_schedule(wait=plan.wait, warmup=plan.warmup,
-                                                active=plan.active),
+                                                active=plan.active, repeat=1),
                      on_trace_ready=tensorboard_trace_handler(str(trace_dir)),
-                     record_shapes=True, profile_memory=True, with_stack=False) as prof:
+                     record_shapes=True, profile_memory=True, with_stack=False,
+                     **_ONE_CYCLE) as prof:
             for _ in range(plan.total_steps):
                 steps()
                 prof.step()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,17 @@ __all__ = [
     "DeviceActivity",
     "Interval",
     "StepFigures",
+    "TraceEvent",
     "device_activities",
     "label_ms_per_step",
     "launch_bound_note",
-    "peak_memory_from_trace",
+    "load_trace",
+    "peak_memory",
     "per_step_figures",
     "step_windows",
     "summarize",
     "top_operators",
+    "trace_events",
     "union_us",
 ]
 
@@ -42,6 +45,8 @@ __all__ = [
 TOP_OPERATORS = 8
 #: Kineto activity types that occupy the GPU.
 DEVICE_ACTIVITY_KINDS = ("kernel", "gpu_memcpy", "gpu_memset")
+#: trace categories on the GPU's timeline (annotations there mirror host labels: not work).
+GPU_CATEGORIES = (*DEVICE_ACTIVITY_KINDS, "gpu_user_annotation")
 #: Below this share of the host step time the GPU is idle most of the step: the step is
 #: launch-bound (host-bound). One half is the plain reading of "idle more than busy".
 LAUNCH_BOUND_BUSY_FRACTION = 0.5
@@ -101,26 +106,58 @@ def union_us(intervals: Iterable[Interval]) -> float:
     return total + (current.length_us if current else 0.0)
 
 
-def step_windows(events: Iterable[Any]) -> list[Interval]:
+@dataclass(frozen=True)
+class TraceEvent:
+    """The fields of one complete ("X") event of the exported trace that the summary reads.
+
+    ``correlation`` is the CUDA correlation id: a runtime call (``cudaLaunchKernel``) and
+    the GPU work it launched carry the same one, which ties the work to its launch time.
+    """
+
+    name: str
+    on_cpu: bool
+    kind: str
+    interval: Interval
+    correlation: int = 0
+
+
+def trace_events(trace: Mapping[str, Any]) -> list[TraceEvent]:
+    """Complete events of a Chrome trace written by the profiler (what TensorBoard reads).
+
+    The trace's categories are Kineto's activity types on every torch release, which is
+    why the summary reads them here rather than from the in-memory events, whose fields
+    differ between releases.
+    """
+    found = []
+    for event in trace.get("traceEvents", []):
+        if event.get("ph") != "X" or not isinstance(event.get("ts"), (int, float)):
+            continue
+        kind = str(event.get("cat", ""))
+        start = float(event["ts"])
+        args = event.get("args") or {}
+        found.append(TraceEvent(str(event.get("name", "")), kind not in GPU_CATEGORIES, kind,
+                                Interval(start, start + float(event.get("dur", 0.0))),
+                                int(args.get("correlation", 0) or 0)))
+    return found
+
+
+def step_windows(events: Iterable[TraceEvent]) -> list[Interval]:
     """The host time range of each recorded ``ProfilerStep``, in order."""
-    steps = [Interval(e.time_range.start, e.time_range.end) for e in events
-             if e.device_type == DeviceType.CPU and e.name.startswith("ProfilerStep")]
+    steps = [e.interval for e in events if e.on_cpu and e.name.startswith("ProfilerStep")]
     return sorted(steps, key=lambda i: i.start_us)
 
 
-def device_activities(events: Sequence[Any]) -> list[DeviceActivity]:
-    """GPU work from the profiler's events, each with the start of the host operator that
-    launched it (linked by correlation id); a kernel whose launcher is not in the trace is
-    placed at its own start."""
-    launch_by_id = {e.id: e.time_range.start for e in events if e.device_type == DeviceType.CPU}
-    found = []
-    for event in events:
-        if event.device_type == DeviceType.CPU or event.activity_type not in DEVICE_ACTIVITY_KINDS:
-            continue
-        interval = Interval(event.time_range.start, event.time_range.end)
-        launch = launch_by_id.get(event.linked_correlation_id, interval.start_us)
-        found.append(DeviceActivity(event.activity_type, event.name, interval, launch))
-    return found
+def device_activities(events: Sequence[TraceEvent]) -> list[DeviceActivity]:
+    """GPU work, each with the start of the runtime call that launched it (same correlation
+    id); work whose launch is not in the trace is placed at its own start."""
+    launch_by_id: dict[int, float] = {}
+    for e in events:  # several host events may carry an id: the launch is the earliest
+        if e.on_cpu and e.correlation:
+            known = launch_by_id.get(e.correlation, e.interval.start_us)
+            launch_by_id[e.correlation] = min(known, e.interval.start_us)
+    return [DeviceActivity(e.kind, e.name, e.interval,
+                           launch_by_id.get(e.correlation, e.interval.start_us))
+            for e in events if not e.on_cpu and e.kind in DEVICE_ACTIVITY_KINDS]
 
 
 def per_step_figures(steps: Sequence[Interval],
@@ -140,12 +177,13 @@ def per_step_figures(steps: Sequence[Interval],
             for step, work in zip(steps, launched, strict=True)]
 
 
-def label_ms_per_step(events: Iterable[Any], labels: Sequence[str], steps: int) -> dict[str, float]:
+def label_ms_per_step(events: Iterable[TraceEvent], labels: Sequence[str],
+                      steps: int) -> dict[str, float]:
     """Mean host time per step inside each ``record_function`` label."""
     totals = dict.fromkeys(labels, 0.0)
     for event in events:
-        if event.device_type == DeviceType.CPU and event.name in totals:
-            totals[event.name] += (event.time_range.end - event.time_range.start)
+        if event.on_cpu and event.name in totals:
+            totals[event.name] += event.interval.length_us
     return {name: total / US_PER_MS / max(steps, 1) for name, total in totals.items()}
 
 
@@ -177,11 +215,14 @@ def top_kernels(activities: Sequence[DeviceActivity], *, steps: int,
              "ms_per_step": sum(times) / US_PER_MS / per} for name, times in ranked[:limit]]
 
 
-def peak_memory_from_trace(path: Path) -> dict[str, int]:
+def load_trace(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def peak_memory(trace: Mapping[str, Any]) -> dict[str, int]:
     """Peak of the profiler's ``Total Allocated`` counter per device, read from the trace
     (the figure TensorBoard's Memory view plots)."""
-    with open(path, encoding="utf-8") as handle:
-        trace = json.load(handle)
     peaks: dict[str, int] = {}
     for event in trace.get("traceEvents", []):
         if event.get("name") != "[memory]":
@@ -208,7 +249,8 @@ def launch_bound_note(cpu_ms: float, gpu_busy_ms: float) -> str:
 
 def summarize(capture: Any, labels: Sequence[str] = ()) -> dict[str, Any]:
     """The summary of a :class:`~blitzbench.profiling.capture.Capture` as JSON-ready data."""
-    events = capture.profiler.events()
+    traces = [load_trace(path) for path in capture.trace_files]
+    events = [e for trace in traces for e in trace_events(trace)]
     steps = step_windows(events)
     activities = device_activities(events)
     figures = per_step_figures(steps, activities)
@@ -228,7 +270,7 @@ def summarize(capture: Any, labels: Sequence[str] = ()) -> dict[str, Any]:
         "steps": [f.to_json() for f in figures],
         "labels_ms_per_step": label_ms_per_step(events, labels, n),
         "top_cpu_operators": top_operators(averages, by="cpu", steps=n),
-        "peak_memory_bytes": _peak_memory(capture.trace_files),
+        "peak_memory_bytes": _peak_memory(traces),
         "trace_files": [p.name for p in capture.trace_files],
         **capture.details,
     }
@@ -256,10 +298,10 @@ def _gpu_part(capture: Any, figures: Sequence[StepFigures],
     }, "gpu_note": launch_bound_note(cpu_ms, busy_ms)}
 
 
-def _peak_memory(traces: Sequence[Path]) -> dict[str, int]:
+def _peak_memory(traces: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     peaks: dict[str, int] = {}
-    for path in traces:
-        for label, value in peak_memory_from_trace(path).items():
+    for trace in traces:
+        for label, value in peak_memory(trace).items():
             peaks[label] = max(peaks.get(label, 0), value)
     return peaks
 

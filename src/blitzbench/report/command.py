@@ -19,6 +19,7 @@ __all__ = ["HTML_FILE", "MARKDOWN_FILE", "PLOTS_FOLDER", "add_arguments", "rende
 MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
 PLOTS_FOLDER = "plots"
+PROFILER_FOLDER = "profiler"  # as profiling.command writes it; not imported: that loads torch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,8 @@ def render_run(folder: Path) -> tuple[Path, Path]:
     results = load_results(folder)
     figures = render_plots(rows_from_results(results), folder / PLOTS_FOLDER,
                            prefix=f"{PLOTS_FOLDER}/")
-    doc = build_document(results, figures, _reports_link_prefix(folder))
+    logdir = str(folder.parent.parent / PROFILER_FOLDER)
+    doc = build_document(results, figures, _reports_link_prefix(folder), logdir)
     markdown = write_text_atomic(folder / MARKDOWN_FILE, render_markdown(doc))
     page = write_text_atomic(folder / HTML_FILE, render_html(doc))
     return markdown, page

@@ -33,6 +33,7 @@ DPI = 110
 WIDE = (7.5, 4.2)
 LINE_STYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+DEVICE_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per device: cpu first
 MAX_BARS = 40  # beyond this a bar chart is unreadable; the tables still hold every record
 
 
@@ -74,7 +75,7 @@ def loader_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     ax.set_xlabel("num_workers")
     ax.set_ylabel("images/s")
     ax.set_title("DataLoader throughput against worker count")
-    ax.set_xticks(sorted({x for pts in lines.values() for x, _ in pts}))
+    ax.set_xticks(sorted({point[0] for pts in lines.values() for point in pts}))
     return _finish(fig, ax)
 
 
@@ -86,12 +87,13 @@ def lenet_rate_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     lines = _lines(picked, lambda r: (r.benchmark, r.device, _param(r, VARIANT)),
                    lambda r: r.params[BATCH])
     devices = sorted({r.device for r in picked})
-    variants = sorted({str(_param(r, VARIANT)) for r in picked})
+    # eager first, so the plain variant always gets the solid line
+    variants = sorted({str(_param(r, VARIANT)) for r in picked}, key=lambda v: (v != "eager", v))
     fig, ax = _axes()
     for (benchmark, device, variant), points in lines.items():
         style = LINE_STYLES[variants.index(str(variant)) % len(LINE_STYLES)]
-        marker = MARKERS[devices.index(device) % len(MARKERS)]
-        _plot_line(ax, points, f"{benchmark} {device} {variant}", marker, style)
+        colour = DEVICE_COLOURS[devices.index(device) % len(DEVICE_COLOURS)]
+        _plot_line(ax, points, f"{benchmark} {device} {variant}", "o", style, colour)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size")
@@ -189,9 +191,9 @@ def _lines(rows: Sequence[BenchmarkRow], key: Callable[[BenchmarkRow], Any],
 
 
 def _plot_line(ax: Any, points: Sequence[tuple[float, ...]], label: str, marker: str,
-               style: str) -> None:
+               style: str, colour: str | None = None) -> None:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    (line,) = ax.plot(xs, ys, linestyle=style, marker=marker, label=label)
+    (line,) = ax.plot(xs, ys, linestyle=style, marker=marker, label=label, color=colour)
     noisy = [p for p in points if len(p) > 2 and p[2]]
     if noisy:
         ax.plot([p[0] for p in noisy], [p[1] for p in noisy], linestyle="none", marker=marker,

@@ -43,8 +43,10 @@ def reading(summary: Mapping[str, Any]) -> str:
     return MISSING
 
 
-def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str) -> list[Block]:
-    """The profiles section: the overview table, links to the traces, top operators."""
+def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str,
+                   logdir: str = "reports/profiler") -> list[Block]:
+    """The profiles section: the overview table, links to the traces, top operators.
+    ``logdir`` is the profiler folder as the reader's shell would name it."""
     if not profiles:
         return []
     rows = tuple(tuple(Cell(text, code=i in (0, 1, 7)) for i, text in
@@ -55,9 +57,10 @@ def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str) -> l
                   "copies each step launched; when it is far below the CPU time per step, the "
                   "GPU waits for the host (launch-bound)."),
         Table(PROFILE_HEADER, rows, frozenset({2, 3, 4})),
-        Paragraph("Open the traces with `tensorboard --logdir reports/profiler` (PyTorch "
-                  "Profiler tab), or load a .pt.trace.json file into Perfetto or "
-                  "chrome://tracing: they are Chrome-trace JSON."),
+        Paragraph(f"Open the traces with `tensorboard --logdir {logdir}` (PyTorch Profiler "
+                  f"tab, from `pip install blitzbench[tensorboard]`), or load a "
+                  f"`.pt.trace.json` file into Perfetto (ui.perfetto.dev) or "
+                  f"chrome://tracing: they are Chrome-trace JSON."),
         LinkList(tuple((f"{p.get('device')} {p.get('workload')} trace folder",
                         f"{link_prefix}{p.get('trace_dir')}") for p in profiles
                        if p.get("trace_dir"))),

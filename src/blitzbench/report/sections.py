@@ -35,7 +35,7 @@ ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", 
 
 
 def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
-                   link_prefix: str) -> Document:
+                   link_prefix: str, logdir: str = "reports/profiler") -> Document:
     """Every section that has data, in the order a reader wants them: the verdict first,
     then where the run happened, then the evidence."""
     rows = rows_from_results(results)
@@ -44,7 +44,7 @@ def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
         evidence += [Heading(2, "Plots", "plots"), *figures]
     evidence += benchmark_blocks(rows)
     evidence += profile_blocks([p for p in results.get("profiles") or []
-                                if isinstance(p, Mapping)], link_prefix)
+                                if isinstance(p, Mapping)], link_prefix, logdir)
     verdict = _acceptance_blocks(results.get("acceptance"))
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
@@ -111,7 +111,9 @@ def _environment_blocks(results: Mapping[str, Any]) -> list[Block]:
 
 def _fact(value: Any) -> str:
     """Versions and counts as recorded (cuDNN 92400 stays 92400)."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else fmt_value(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return fmt_value(value)
 
 
 def _gpu_text(gpu: Mapping[str, Any]) -> str:

@@ -103,6 +103,9 @@ class DataSource:
             return f"synthetic CIFAR-10 in the real on-disk format at {self.root}"
         return f"real CIFAR-10 at {self.root}"
 
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "root": str(self.root), "description": self.describe()}
+
     def dataset(self, train: bool = True, transform: Any = None) -> Dataset:
         """The train or test split through torchvision's reader; defects become DataError."""
         if self.synthetic:

@@ -85,8 +85,11 @@ def build_train_step(device: torch.device, batch_size: int, variant: str) -> Wor
         model = torch.compile(model)
     train = make_train_step(device, model=model)
     if variant == "cuda_graph":
-        return Workload(_graphed_step(train.step, images, labels, device),
-                        {"images": batch_size})
+        graph = _graphed_step(train.step, images, labels, device)
+        # The graph reads and writes these tensors' memory on every replay: they must
+        # live as long as the graph, and teardown releases them together.
+        alive = [graph, train, images, labels]
+        return Workload(graph.replay, {"images": batch_size}, teardown=alive.clear)
     if variant == "bf16":
         return Workload(_autocast_step(train.model, train.optimizer, images, labels, device),
                         {"images": batch_size})
@@ -112,8 +115,8 @@ def _autocast_step(model: nn.Module, optimizer: torch.optim.Optimizer, images: t
 
 def _graphed_step(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                   images: torch.Tensor, labels: torch.Tensor,
-                  device: torch.device) -> Callable[[], None]:
-    """Capture one whole training step as a CUDA graph; the returned callable replays it.
+                  device: torch.device) -> torch.cuda.CUDAGraph:
+    """Capture one whole training step as a CUDA graph (``replay()`` runs it again).
 
     ``images`` and ``labels`` are the graph's static inputs: a training loop would
     ``copy_`` each new batch into them before replaying.
@@ -130,7 +133,7 @@ def _graphed_step(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         # allocates the grads from the graph's pool, and each replay refills them in place.
         with torch.cuda.graph(graph):
             step(images, labels)
-    return graph.replay
+    return graph
 
 
 def _levels(kind: str, variant: str, batch_size: int) -> tuple[str, ...]:

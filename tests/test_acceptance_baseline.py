@@ -1,0 +1,140 @@
+"""Bad input to `blitzbench accept`: each row is one line on stderr and exit 2 (6 for a
+results folder from a newer blitzbench), before anything is measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from blitzbench.acceptance import plan
+from blitzbench.acceptance.baseline import compatibility_problems, load_baseline
+from blitzbench.cli import main
+from blitzbench.environment import fingerprint
+from blitzbench.runs import FORMAT_VERSION, RESULTS_FILE
+from blitzbench.timing.measurement import Measurement
+
+RECORD = Measurement("lenet.train_step", "cpu", {"batch_size": 64, "variant": "eager"},
+                     (0.064,) * 5, {"images_per_s": 1000.0}).to_json()
+
+
+@pytest.fixture(autouse=True)
+def no_measuring(monkeypatch):
+    """Bad input must be refused before any step runs."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a step ran although the input was bad")
+
+    for step in ("plan_cases", "run_claims", "run_benchmarks", "run_profile"):
+        monkeypatch.setattr(plan, step, refuse)
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return fingerprint()
+
+
+def write_run(folder: Path, environment: dict, records: list | None = None,
+              raw: str | None = None, **top) -> Path:
+    folder.mkdir(parents=True)
+    payload = {"format_version": FORMAT_VERSION, "command": "accept",
+               "environment": environment, "benchmarks": [RECORD] if records is None
+               else records, **top}
+    (folder / RESULTS_FILE).write_text(raw if raw is not None else json.dumps(payload))
+    return folder
+
+
+def run_accept(tmp_path: Path, capsys, *args: str) -> tuple[int, str]:
+    code = main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"), *args])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def bad_baselines(env: dict) -> dict[str, tuple[dict, str]]:
+    """name -> (write_run keyword arguments, expected fragment of the error line)."""
+    def record(**changes):
+        return [{**RECORD, **changes}]
+
+    other_gpu = {**env, "gpus": [{"index": 0, "name": "NVIDIA H200"}]}
+    return {
+        "missing folder": ({}, "does not exist"),
+        "malformed JSON": ({"raw": "{not json"}, "malformed JSON"),
+        "not an object": ({"raw": "[1, 2]"}, "expected a JSON object"),
+        "no benchmarks": ({"records": []}, "has no benchmark records"),
+        "wrong type": ({"records": record(median_s="fast")}, "median_s must be a number"),
+        "NaN median": ({"raw": json.dumps({"format_version": 1, "environment": env,
+                                           "benchmarks": [{**RECORD, "median_s": 1}]})
+                        .replace('"median_s": 1', '"median_s": NaN')}, "out of range"),
+        "huge number": ({"raw": json.dumps({"format_version": 1, "environment": env,
+                                            "benchmarks": [{**RECORD, "median_s": 1}]})
+                         .replace('"median_s": 1', '"median_s": 1e400')}, "out of range"),
+        "huge rate": ({"records": record(extra={"images_per_s": 1e300})}, "out of range"),
+        "negative time": ({"records": record(median_s=-1.0)}, "out of range"),
+        "unknown key": ({"records": record(speed=1)}, "unknown key 'speed'"),
+        "params not scalars": ({"records": record(params={"batch_size": [64]})},
+                               "params must map"),
+        "environment not an object": ({"environment": "cpu"}, "malformed 'environment'"),
+        "other hardware": ({"environment": other_gpu}, "--force-baseline"),
+        "other torch": ({"environment": {**env, "torch": "1.0.0"}}, "torch '1.0.0' there"),
+    }
+
+
+ROWS = sorted(bad_baselines({"gpus": []}))
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_bad_baseline_is_one_line_and_exit_2(row, tmp_path, capsys, environment):
+    kwargs, expected = bad_baselines(environment)[row]
+    folder = tmp_path / "baseline"
+    if row != "missing folder":
+        write_run(folder, kwargs.pop("environment", environment), **kwargs)
+    code, err = run_accept(tmp_path, capsys, "--baseline", str(folder))
+    assert code == 2, err
+    assert err.startswith("blitzbench: error: ") and "\n" not in err
+    assert expected in err
+    assert not (tmp_path / "reports" / "runs").exists(), "no run folder for bad input"
+
+
+def test_newer_results_format_is_its_own_exit_code(tmp_path, capsys, environment):
+    folder = write_run(tmp_path / "baseline", environment, format_version=FORMAT_VERSION + 1)
+    code, err = run_accept(tmp_path, capsys, "--baseline", str(folder))
+    assert code == 6 and "upgrade blitzbench" in err
+
+
+def test_a_baseline_from_elsewhere_is_compared_when_forced(tmp_path, environment):
+    other = {**environment, "torch": "1.0.0"}
+    baseline = load_baseline(write_run(tmp_path / "b", other))
+    assert compatibility_problems(baseline, environment) == [
+        f"torch '1.0.0' there, {environment['torch']!r} here"]
+    assert load_baseline(tmp_path / "b" / RESULTS_FILE).path == tmp_path / "b"
+
+
+def test_force_baseline_without_baseline_is_a_usage_error(tmp_path, capsys):
+    code, err = run_accept(tmp_path, capsys, "--force-baseline")
+    assert code == 2 and "--force-baseline needs --baseline" in err
+
+
+SPEC_ROWS = {
+    "unknown metric": ('[[rule]]\nid = "x"\nmetric = "lenet.nothing"\nop = ">="\n'
+                       'bound = 1\n', "unknown metric 'lenet.nothing'"),
+    "malformed bound": ('[[rule]]\nid = "x"\nmetric = "claims.all_as_expected"\n'
+                        'op = "=="\nbound = "yes"\n', "bound must be"),
+    "NaN bound": ('[[rule]]\nid = "x"\nmetric = "claims.all_as_expected"\nop = ">="\n'
+                  'bound = nan\n', "not a finite number"),
+    "unknown key": ('[[rule]]\nid = "x"\nmetric = "claims.all_as_expected"\nop = "=="\n'
+                    'bound = true\nseverity = "high"\n', "unknown key 'severity'"),
+}
+
+
+@pytest.mark.parametrize("row", sorted(SPEC_ROWS))
+def test_bad_spec_through_the_cli_is_one_line_and_exit_2(row, tmp_path, capsys):
+    text, expected = SPEC_ROWS[row]
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    code, err = run_accept(tmp_path, capsys, "--spec", str(spec))
+    assert code == 2 and "\n" not in err and expected in err
+
+
+def test_missing_spec_file(tmp_path, capsys):
+    code, err = run_accept(tmp_path, capsys, "--spec", str(tmp_path / "nope.toml"))
+    assert code == 2 and "file not found" in err

@@ -1,0 +1,199 @@
+"""`blitzbench accept` end to end, in-process, with the measuring steps replaced by
+Measurement records built here (the real steps are timed by the benchmarks' own tests)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+
+from blitzbench.acceptance import plan
+from blitzbench.cli import main
+from blitzbench.runs import RESULTS_FILE
+from blitzbench.timing.measurement import Measurement
+from blitzbench.workloads import catalog
+
+STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"
+CLAIMS = [{"claim": "tensors.add_forms", "device": "cpu", "expected": "HOLDS",
+           "verdict": "HOLDS", "passed": True, "summary": "x + y, torch.add and out= agree"}]
+
+
+class FakeBench:
+    """Stands in for timing.runner.measure: a chosen images/s and spread per case."""
+
+    def __init__(self, images_per_s: float = 1000.0, spread: float = 0.0,
+                 interrupt_at: int | None = None) -> None:
+        self.images_per_s, self.spread, self.interrupt_at = images_per_s, spread, interrupt_at
+        self.calls: list[str] = []
+
+    def __call__(self, case) -> Measurement:
+        self.calls.append(case.id)
+        if self.interrupt_at is not None and len(self.calls) > self.interrupt_at:
+            raise KeyboardInterrupt
+        batch = case.params["batch_size"]
+        median = batch / self.images_per_s
+        s = self.spread
+        times = (median * (1 - s), median * (1 - s / 2), median, median * (1 + s / 2),
+                 median * (1 + s))
+        return Measurement(case.benchmark, case.device, dict(case.params), times,
+                           {"images_per_s": self.images_per_s})
+
+
+@pytest.fixture
+def fake_steps(monkeypatch, data_source):
+    """Two real catalog cases (the eager LeNet step at batch 4 and 64 on the CPU), fake
+    figures, no claim run, no profile, no plots."""
+    cases = [c for c in catalog.cases("quick", [torch.device("cpu")], data_source)
+             if c.benchmark == "lenet.train_step" and c.params["variant"] == "eager"]
+    assert len(cases) == 2
+    bench = FakeBench()
+    monkeypatch.setattr(plan, "plan_cases", lambda level, devices, data: cases)
+    monkeypatch.setattr(plan, "_measure", bench)
+    monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
+    monkeypatch.setattr(plan, "run_profile", lambda *args: None)
+    monkeypatch.setattr(plan, "render_report", lambda folder: [])
+    return bench
+
+
+def spec_file(tmp_path: Path, bound: str = "100", op: str = ">=") -> Path:
+    path = tmp_path / "spec.toml"
+    path.write_text(f"""
+[[rule]]
+id = "lenet-floor"
+metric = "{STEP_64}"
+device = "cpu"
+op = "{op}"
+bound = {bound}
+source = "test bound"
+
+[[rule]]
+id = "claims"
+metric = "claims.all_as_expected"
+op = "=="
+bound = true
+
+[[rule]]
+id = "gpu-bandwidth"
+metric = "tensor_ops.add_out[scale=memory,size=*].gb_per_s"
+device = "cuda"
+op = ">="
+kind = "peak_fraction"
+bound = 0.85
+""")
+    return path
+
+
+def accept(tmp_path: Path, *extra: str) -> int:
+    return main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"), *extra])
+
+
+def run_folder(tmp_path: Path) -> Path:
+    (folder,) = sorted((tmp_path / "reports" / "runs").iterdir())
+    return folder
+
+
+def test_accepted_run_writes_results_and_junit(tmp_path, fake_steps, capsys):
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 0
+    out = capsys.readouterr().out
+    assert "ACCEPTED" in out and "lenet-floor" in out
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert results["complete"] is True and results["command"] == "accept"
+    acceptance = results["acceptance"]
+    assert acceptance["verdict"] == "ACCEPTED" and acceptance["level"] == "quick"
+    statuses = {r["rule"]: r["status"] for r in acceptance["rules"]}
+    assert statuses == {"lenet-floor": "PASS", "claims": "PASS", "gpu-bandwidth": "SKIPPED"}
+    row = next(r for r in acceptance["rules"] if r["rule"] == "lenet-floor")
+    assert set(row) >= {"rule", "metric", "device", "op", "bound", "bound_kind", "measured",
+                        "unit", "status", "detail", "source"}
+    assert row["measured"] == pytest.approx(1000.0) and row["source"] == "test bound"
+    suite = ET.parse(run_folder(tmp_path) / "junit.xml").getroot().find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "0"
+
+
+def test_failing_rule_exits_1_with_a_junit_failure_naming_rule_bound_and_value(
+        tmp_path, fake_steps, capsys):
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="5000"))) == 1
+    assert "REJECTED" in capsys.readouterr().out
+    root = ET.parse(run_folder(tmp_path) / "junit.xml").getroot()
+    failures = root.findall(".//failure")
+    assert len(failures) == 1
+    message = failures[0].get("message")
+    assert "rule 'lenet-floor'" in message
+    assert "bound >= 5000 images/s" in message
+    assert "measured 1,000 images/s" in message
+    assert root.find(".//testcase[@classname='blitzbench.accept.lenet-floor']/failure") \
+        is not None
+
+
+def test_noisy_figure_is_remeasured_once_and_reported_noisy(tmp_path, fake_steps, capsys):
+    fake_steps.spread = 0.4  # IQR/median 40%: noisy both times
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 0
+    out = capsys.readouterr().out
+    assert "NOISY" in out and "too noisy to judge" in out
+    # only the batch-64 case feeds a rule, so only it is measured a second time
+    assert [c.split("-")[2] for c in fake_steps.calls] == ["batch_size=4", "batch_size=64",
+                                                            "batch_size=64"]
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    row = next(r for r in results["acceptance"]["rules"] if r["rule"] == "lenet-floor")
+    assert row["status"] == "NOISY" and "noisy" in row["detail"]
+    remeasured = {b["params"]["batch_size"]: b["extra"].get("remeasured")
+                  for b in results["benchmarks"]}
+    assert remeasured == {4: None, 64: True}
+    assert all(b["noisy"] for b in results["benchmarks"])
+    skipped = ET.parse(run_folder(tmp_path) / "junit.xml").getroot().findall(".//skipped")
+    assert any("NOISY" in s.get("message") for s in skipped)
+
+
+def test_interrupt_keeps_finished_results_and_exits_130(tmp_path, fake_steps, capsys):
+    fake_steps.interrupt_at = 1
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 130
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert results["complete"] is False and results["interrupted"] is True
+    assert len(results["benchmarks"]) == 1 and results["claims"] == CLAIMS
+    assert "acceptance" not in results
+    assert not list(run_folder(tmp_path).glob(".*.tmp"))
+
+
+def test_save_baseline_then_compare_with_it(tmp_path, fake_steps, capsys):
+    spec = str(spec_file(tmp_path))
+    assert accept(tmp_path, "--spec", spec, "--save-baseline") == 0
+    (saved,) = (tmp_path / "reports" / "baselines").iterdir()
+    assert (saved / RESULTS_FILE).is_file()
+    baseline_spec = tmp_path / "baseline.toml"
+    baseline_spec.write_text(f'[[rule]]\nid = "no-slower"\nmetric = "{STEP_64}"\n'
+                             f'op = "<="\nkind = "baseline"\nbound = 10\n')
+    fake_steps.images_per_s = 700.0  # 30% slower than the saved run
+    assert accept(tmp_path, "--spec", str(baseline_spec), "--baseline", str(saved)) == 1
+    out = capsys.readouterr().out
+    assert "30.0% slower" in out and "FAIL" in out
+
+
+def test_list_metrics_prints_the_catalog(tmp_path, capsys):
+    assert accept(tmp_path, "--list-metrics") == 0
+    names = capsys.readouterr().out.split()
+    assert STEP_64 in names and "claims.all_as_expected" in names
+    assert "lenet.cuda_crossover_batch_size" in names
+    assert not (tmp_path / "reports").exists()
+
+
+def test_report_is_rendered_into_the_run_folder(tmp_path, fake_steps, monkeypatch, capsys):
+    monkeypatch.undo()  # keep the fake steps, render the real report
+    cases = [c for c in catalog.cases("quick", [torch.device("cpu")], plan_data())
+             if c.benchmark == "lenet.train_step" and c.params["variant"] == "eager"]
+    monkeypatch.setattr(plan, "plan_cases", lambda level, devices, data: cases)
+    monkeypatch.setattr(plan, "_measure", FakeBench())
+    monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
+    monkeypatch.setattr(plan, "run_profile", lambda *args: None)
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 0
+    markdown = (run_folder(tmp_path) / "report.md").read_text()
+    assert "lenet-floor" in markdown and "ACCEPTED" in markdown
+    assert (run_folder(tmp_path) / "report.html").is_file()
+
+
+def plan_data():
+    from blitzbench.workloads.cifar import resolve_data_source
+
+    return resolve_data_source(None)

@@ -1,0 +1,33 @@
+"""The metric table acceptance checks specs with agrees with the workloads themselves."""
+
+from __future__ import annotations
+
+import torch
+
+from blitzbench.acceptance.metrics import BENCHMARK_FIELDS, UNIT_FIELDS
+from blitzbench.timing.runner import teardown
+from blitzbench.workloads import catalog
+
+PROBE_FIELDS = {"time_to_first_batch_s"}
+
+
+def test_every_catalog_benchmark_has_its_fields_listed(data_source):
+    devices = [torch.device("cpu"), torch.device("cuda", 0)]
+    names = {c.benchmark for level in catalog.LEVELS
+             for c in catalog.cases(level, devices, data_source)}
+    assert names == set(BENCHMARK_FIELDS), "update BENCHMARK_FIELDS in acceptance/metrics.py"
+
+
+def test_listed_fields_match_the_units_cpu_workloads_declare(data_source):
+    first: dict[str, catalog.Case] = {}
+    for case in catalog.cases("quick", [torch.device("cpu")], data_source):
+        first.setdefault(case.benchmark, case)
+    for benchmark, case in first.items():
+        workload = case.build()
+        try:
+            rates = {UNIT_FIELDS[unit] for unit in workload.units}
+            listed = set(BENCHMARK_FIELDS[benchmark])
+            assert rates == listed - PROBE_FIELDS, benchmark
+            assert (workload.probe is not None) == bool(listed & PROBE_FIELDS), benchmark
+        finally:
+            teardown(workload)

@@ -1,0 +1,247 @@
+"""`blitzbench report`: tables, plots and pages from a run's results.json.
+
+Every figure here is made up in the test (synthetic Measurement records with invented
+times); nothing is a measured result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import pytest
+
+from blitzbench.cli import main
+from blitzbench.report.benchmarks import BenchmarkRow, benchmark_blocks
+from blitzbench.report.command import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER, render_run
+from blitzbench.report.document import Table
+from blitzbench.report.formatting import fmt_bytes, fmt_duration_s, fmt_number
+from blitzbench.report.plots import (
+    bandwidth_plot,
+    lenet_rate_plot,
+    loader_plot,
+    render_plots,
+    speedup_plot,
+)
+from blitzbench.runs import FORMAT_VERSION, write_json_atomic
+from blitzbench.timing.measurement import Measurement
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FETCH = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+LOCAL_REF = re.compile(r"""(?:src|href)\s*=\s*"([^"#][^"]*)\"""", re.IGNORECASE)
+
+
+def _m(benchmark: str, device: str, seconds: float, batch: int, spread: float = 0.01,
+       **params: Any) -> Measurement:
+    """A fake Measurement: five rounds around ``seconds``, images/s derived from them."""
+    times = tuple(seconds * (1 + spread * k) for k in (-2, -1, 0, 1, 2))
+    return Measurement(benchmark, device, {"batch_size": batch, **params}, times,
+                       {"images_per_s": batch / seconds})
+
+
+def _fake_measurements() -> list[Measurement]:
+    rows = [_m("dataloader", "cpu", 0.001 * (1 + w), batch, num_workers=w)
+            for batch in (4, 64) for w in (0, 1, 2)]
+    rows[2] = _m("dataloader", "cpu", 0.004, 4, spread=0.2, num_workers=2)  # a noisy one
+    for batch in (4, 64, 256, 1024):
+        rows.append(_m("lenet_train_step", "cpu", 1e-4 * batch, batch, variant="eager"))
+        rows.append(_m("lenet_train_step", "cuda:0", 1e-3 + 1e-6 * batch, batch,
+                       variant="eager"))
+        rows.append(_m("lenet_train_step", "cuda:0", 2e-4 + 1e-6 * batch, batch,
+                       variant="cuda_graph"))
+    rows.append(Measurement("lenet_train_step", "cuda:0", {"batch_size": 4096,
+                            "variant": "eager"}, error="CUDA out of memory (fake)"))
+    rows.append(Measurement("tensor_add", "cuda:0", {"numel": 2**28}, (1e-3, 1e-3, 1.1e-3),
+                            {"gb_per_s": 3200.0, "fraction_of_peak": 0.67}))
+    return rows
+
+
+def _fake_results(tmp_reports: Path, **overrides: Any) -> dict[str, Any]:
+    claims = [{"claim": "tensors.rand_range", "device": d, "expected": "HOLDS", "passed": True,
+               "verdict": "HOLDS", "summary": "min 0.0001, max 0.9998 over 10^6 draws (fake)",
+               "evidence": {}} for d in ("cpu", "cuda:0")]
+    claims.append({"claim": "autograd.variable", "device": "cpu", "expected": "OUTDATED",
+                   "passed": False, "verdict": "FAILS", "summary": "fake | with a pipe",
+                   "evidence": {}})
+    trace_dir = "profiler/RUN/cpu-train_step"
+    (tmp_reports / trace_dir).mkdir(parents=True)
+    results = {
+        "format_version": FORMAT_VERSION, "blitzbench": "0.0.test", "command": "accept",
+        "run_id": "RUN", "started": "2026-01-01T00:00:00+00:00",
+        "finished": "2026-01-01T00:01:00+00:00", "complete": True, "interrupted": False,
+        "environment": {"host": "testhost", "torch": "2.x", "cudnn": 92400, "cpu_count": 2,
+                        "gpus": [{"index": 0, "name": "Fake GPU", "capability": "9.0",
+                                  "memory_bytes": 80 * 2**30, "multiprocessors": 132,
+                                  "driver": "1.0"}]},
+        "data_source": {"kind": "synthetic", "root": "/cache/synthetic-cifar10"},
+        "claims": claims,
+        "benchmarks": [m.to_json() for m in _fake_measurements()],
+        "profiles": [{"device": "cpu", "workload": "train_step", "trace_dir": trace_dir,
+                      "summary": {"cpu_ms_per_step": 2.5, "peak_memory_bytes": {"cpu": 4096},
+                                  "top_cpu_operators": [{"name": "aten::mm",
+                                                         "calls_per_step": 6.0,
+                                                         "self_ms_per_step": 0.5,
+                                                         "share": 0.4}]}}],
+        "acceptance": {"verdict": "REJECTED", "level": "quick", "spec": "default",
+                       "rules": [{"rule": "lenet-speedup", "metric": "lenet.cuda_speedup",
+                                  "device": "cuda:0", "op": ">=", "bound": 1.0,
+                                  "bound_kind": "absolute", "measured": 0.8, "unit": "x",
+                                  "status": "FAIL", "detail": "fake", "source": "spec"}]},
+    }
+    results.update(overrides)
+    return results
+
+
+def _run_folder(tmp_path: Path, **overrides: Any) -> Path:
+    reports = tmp_path / "reports"
+    folder = reports / "runs" / "RUN"
+    folder.mkdir(parents=True)
+    write_json_atomic(folder / "results.json", _fake_results(reports, **overrides))
+    return folder
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> Path:
+    folder = _run_folder(tmp_path)
+    render_run(folder)
+    return folder
+
+
+# --- formatting and tables ----------------------------------------------------------------
+
+
+def test_numbers_read_as_a_person_reads_them() -> None:
+    assert fmt_duration_s(0.00123) == "1.23 ms"
+    assert fmt_duration_s(2.5e-7) == "250 ns"
+    assert fmt_bytes(1536) == "1.50 KiB" and fmt_bytes(12) == "12 B"
+    assert fmt_number(6.0) == "6" and fmt_number(1024) == "1024"
+    assert fmt_number(50000) == "50,000" and fmt_number(None) == "–"
+
+
+def test_rows_from_json_keep_the_stored_statistics() -> None:
+    m = _m("lenet_train_step", "cpu", 0.01, 64, spread=0.2, variant="eager")
+    row = BenchmarkRow.from_json(m.to_json())
+    assert row.median_s == pytest.approx(m.median_s) and row.rounds == 5
+    assert row.noisy is True and row.figure("images_per_s") == pytest.approx(6400)
+    with_times = BenchmarkRow.from_json({**m.to_json(), "median_s": 99,
+                                         "times_s": list(m.times_s)})
+    assert with_times.median_s == pytest.approx(m.median_s)  # recomputed from the times
+
+
+def test_benchmark_tables_show_median_iqr_rounds_noisy_and_errors() -> None:
+    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    tables = [b for b in benchmark_blocks(rows) if isinstance(b, Table)]
+    assert next(t.header for t in tables) == ("device", "params", "median", "IQR", "rounds",
+                                              "noisy", "extra")
+    texts = [[c.text for c in row] for t in tables for row in t.rows]
+    assert any(r[5] == "noisy" for r in texts) and any(r[5] == "no" for r in texts)
+    assert any(r[2] == "error" and "out of memory" in r[6] for r in texts)
+    assert sum(len(t.rows) for t in tables) == len(rows)
+
+
+# --- plots --------------------------------------------------------------------------------
+
+
+def test_each_plot_draws_its_records_and_skips_when_absent() -> None:
+    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    loader = loader_plot(rows)
+    assert loader is not None
+    (ax,) = loader.axes
+    assert sorted(line.get_label() for line in ax.get_legend().get_lines()) == [
+        "batch 4", "batch 64"]
+    lenet = lenet_rate_plot(rows).axes[0]
+    assert lenet.get_xscale() == "log" and lenet.get_yscale() == "log"
+    assert len(lenet.get_legend().get_lines()) == 3  # cpu eager, cuda eager, cuda graph
+    speed = speedup_plot(rows).axes[0]
+    (line,) = [x for x in speed.get_lines() if x.get_label().startswith("lenet")]
+    ratios = list(line.get_ydata())
+    assert ratios[0] < 1 < ratios[-1]  # fake data: CPU wins at batch 4, CUDA at 1024
+    assert bandwidth_plot(rows).axes[0].patches[0].get_width() == pytest.approx(0.67)
+    cpu_only = [r for r in rows if r.device == "cpu" and r.benchmark != "dataloader"]
+    assert speedup_plot(cpu_only) is None and loader_plot(cpu_only) is None
+    assert bandwidth_plot(cpu_only) is None and lenet_rate_plot([]) is None
+
+
+def test_render_plots_writes_png_files(tmp_path: Path) -> None:
+    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    figures = render_plots(rows, tmp_path, prefix="plots/")
+    assert [f.path for f in figures] == ["plots/loader_workers.png", "plots/lenet_batch.png",
+                                         "plots/cuda_speedup.png",
+                                         "plots/bandwidth_fraction.png"]
+    for figure in figures:
+        path = tmp_path / Path(figure.path).name
+        assert path.read_bytes()[:8] == PNG_MAGIC
+        assert matplotlib.image.imread(path).shape[1] > 300
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def test_markdown_has_every_section(rendered: Path) -> None:
+    text = (rendered / MARKDOWN_FILE).read_text()
+    for heading in ("## Acceptance verdict", "## Environment", "## Claim matrix", "## Plots",
+                    "## Benchmarks", "## Profiler captures"):
+        assert heading in text
+    assert "synthetic CIFAR-10" in text and "Fake GPU" in text and "92400" in text
+    assert "| `tensors.rand_range` | HOLDS | HOLDS | HOLDS |" in text
+    assert "FAILS (expected OUTDATED)" in text and "fake \\| with a pipe" in text
+    assert "](../../profiler/RUN/cpu-train_step)" in text
+    assert "REJECTED" in text and "lenet.cuda_speedup" in text
+
+
+def test_html_is_self_contained_and_its_images_exist(rendered: Path) -> None:
+    page = (rendered / HTML_FILE).read_text()
+    assert not FETCH.search(page), "the page fetches from a network"
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert "@import" not in page and "url(" not in page
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) == 4
+    for ref in LOCAL_REF.findall(page):
+        assert (rendered / ref).exists(), f"{ref} is referenced but missing"
+    assert all(ref.startswith(f"{PLOTS_FOLDER}/") for ref in images)
+
+
+def test_a_run_without_benchmarks_has_no_plots(tmp_path: Path) -> None:
+    folder = _run_folder(tmp_path, benchmarks=[], acceptance=None)
+    render_run(folder)
+    page = (folder / HTML_FILE).read_text()
+    assert "<img" not in page and "Acceptance verdict" not in page
+    assert not (folder / PLOTS_FOLDER).exists()
+
+
+def test_report_command_defaults_to_the_latest_run(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _run_folder(tmp_path)
+    assert main(["report", "--out", str(tmp_path / "reports")]) == 0
+    assert (folder / HTML_FILE).is_file() and str(folder / HTML_FILE) in capsys.readouterr().out
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "code", "words"), [
+    (None, 2, "file not found"),
+    ("{not json", 2, "malformed JSON"),
+    ("[1, 2]", 2, "JSON object"),
+    (json.dumps({"format_version": FORMAT_VERSION + 1}), 6, "newer"),
+])
+def test_bad_run_folders_are_one_line_with_an_exit_code(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, code: int,
+        words: str) -> None:
+    folder = tmp_path / "runs" / "bad"
+    folder.mkdir(parents=True)
+    if content is not None:
+        (folder / "results.json").write_text(content)
+    assert main(["report", str(folder)]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert sorted(p.name for p in folder.iterdir()) == (["results.json"] if content else [])
+
+
+def test_missing_run_folder_and_empty_reports(tmp_path: Path) -> None:
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert main(["report", "--out", str(tmp_path)]) == 2
