@@ -19,6 +19,7 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, never stop the 
     echo "=== $name (limit ${limit}s): $*"
     timeout --signal=INT --kill-after=15 "$limit" "$@"
     echo "=== $name: exit $? after $((SECONDS - start))s"
+    tar czf "$OUT/reports.tgz" reports  # after every step: a cut-off run still returns
 }
 
 {
@@ -29,8 +30,8 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, never stop the 
         --junitxml=reports/checks-junit.xml
     step benchmarks "${BENCH_LIMIT:-200}" "$PY" -m pytest benchmarks -q -p no:cacheprovider \
         --blitz-level "${BENCH_LEVEL:-full}" --benchmark-json=reports/benchmarks.json \
-        --benchmark-columns=median,iqr,rounds
-    step profile "${PROFILE_LIMIT:-60}" blitzbench profile --device all
+        --benchmark-columns=median,iqr,rounds -m "${BENCH_MARKS:-not slow}"
+    [ "${PROFILE_LIMIT:-60}" -gt 0 ] && step profile "${PROFILE_LIMIT:-60}" blitzbench profile --device all
     step accept "${ACCEPT_LIMIT:-200}" blitzbench accept --level "${ACCEPT_LEVEL:-full}" \
         --save-baseline
 } 2>&1 | tee "$OUT/gpu-reference.log"

@@ -197,3 +197,24 @@ def plan_data():
     from blitzbench.workloads.cifar import resolve_data_source
 
     return resolve_data_source(None)
+
+
+def test_only_cases_feeding_an_applicable_rule_are_remeasured(data_source):
+    from blitzbench.acceptance.spec import load_spec
+
+    spec = load_spec(None, plan.known_metrics(data_source))
+    devices = [torch.device("cpu"), torch.device("cuda", 0)]
+    cases = catalog.cases("quick", devices, data_source)
+    gpu = plan.judged_by(spec, cases, ["cpu", "cuda:0"], {"cuda:0": "NVIDIA H200"},
+                         baseline=False)
+    judged = {(c.benchmark, c.device) for c in cases if gpu(c)}
+    assert ("lenet.train_step", "cpu") in judged  # feeds the CUDA speedup
+    assert ("tensor_ops.h2d_copy", "cuda:0") in judged
+    assert ("tensor_ops.empty", "cuda:0") not in judged
+    # the quick level sweeps no 1-worker point: the loader rule cannot be computed
+    assert ("loading.dataloader", "cpu") not in judged
+    cpu_cases = [c for c in cases if c.device == "cpu"]
+    cpu_only = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=False)
+    assert not any(cpu_only(c) for c in cpu_cases)
+    with_baseline = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=True)
+    assert any(with_baseline(c) for c in cpu_cases if c.benchmark == "lenet.train_step")

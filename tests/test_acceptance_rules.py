@@ -215,3 +215,16 @@ def test_junit_failure_names_rule_bound_and_measured_value():
     assert 'failures="1"' in text and 'skipped="1"' in text
     assert ("rule 'lenet-floor': " + STEP_64 + " on cpu: measured 1,000 images/s, "
             "bound &gt;= 2000 images/s (FAIL)") in text
+
+
+def test_a_noisy_baseline_makes_a_close_comparison_noisy():
+    old = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0, spread=0.4)]})
+    new = extract_metrics({"benchmarks": [step("cpu", 64, 900.0)]})
+    (row,) = judge(spec_of(rule(STEP_64, "<=", "15", kind="baseline")), new, CPU,
+                   baseline=old)
+    assert row.status is Status.NOISY
+    assert "0% of the median here, 40% in the baseline" in row.detail
+    (row,) = judge(spec_of(rule(STEP_64, "<=", "5", kind="baseline")), new, CPU,
+                   baseline=extract_metrics({"benchmarks": [step("cpu", 64, 1000.0)]}))
+    assert row.status is Status.FAIL
+    assert row.detail == "measured 10% slower, bound <= 5% slower than baseline"

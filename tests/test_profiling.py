@@ -97,8 +97,8 @@ def test_gpu_work_is_linked_to_its_launcher_by_correlation_id() -> None:
 def test_launch_bound_reading_follows_the_busy_fraction() -> None:
     below = launch_bound_note(10.0, 10.0 * LAUNCH_BOUND_BUSY_FRACTION * 0.5)
     above = launch_bound_note(10.0, 9.0)
-    assert below.startswith("launch-bound") and "25%" in below
-    assert above.startswith("GPU-bound") and "90%" in above
+    assert below.startswith("launch-bound") and "busy 25%" in below
+    assert above.startswith("GPU-bound") and "busy 90%" in above
 
 
 def test_peak_memory_is_the_largest_total_allocated_per_device(tmp_path: Path) -> None:

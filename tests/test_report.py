@@ -43,16 +43,17 @@ def _m(benchmark: str, device: str, seconds: float, batch: int, spread: float = 
 
 
 def _fake_measurements() -> list[Measurement]:
-    rows = [_m("dataloader", "cpu", 0.001 * (1 + w), batch, num_workers=w)
+    rows = [_m("loading.dataloader", "cpu", 0.001 * (1 + w), batch, num_workers=w)
             for batch in (4, 64) for w in (0, 1, 2)]
-    rows[2] = _m("dataloader", "cpu", 0.004, 4, spread=0.2, num_workers=2)  # a noisy one
+    rows[2] = _m("loading.dataloader", "cpu", 0.004, 4, spread=0.2, num_workers=2)  # a noisy one
     for batch in (4, 64, 256, 1024):
-        rows.append(_m("lenet_train_step", "cpu", 1e-4 * batch, batch, variant="eager"))
-        rows.append(_m("lenet_train_step", "cuda:0", 1e-3 + 1e-6 * batch, batch,
+        rows.append(_m("lenet.train_step", "cpu", 1e-4 * batch, batch, variant="eager"))
+        rows.append(_m("lenet.train_step", "cuda:0", 1e-3 + 1e-6 * batch, batch,
                        variant="eager"))
-        rows.append(_m("lenet_train_step", "cuda:0", 2e-4 + 1e-6 * batch, batch,
+        rows.append(_m("lenet.train_step", "cuda:0", 2e-4 + 1e-6 * batch, batch,
                        variant="cuda_graph"))
-    rows.append(Measurement("lenet_train_step", "cuda:0", {"batch_size": 4096,
+    rows.append(_m("lenet.forward", "cpu", 1e-5, 4, variant="eager"))
+    rows.append(Measurement("lenet.train_step", "cuda:0", {"batch_size": 4096,
                             "variant": "eager"}, error="CUDA out of memory (fake)"))
     rows.append(Measurement("tensor_add", "cuda:0", {"numel": 2**28}, (1e-3, 1e-3, 1.1e-3),
                             {"gb_per_s": 3200.0, "fraction_of_peak": 0.67}))
@@ -103,9 +104,9 @@ def _run_folder(tmp_path: Path, **overrides: Any) -> Path:
     return folder
 
 
-@pytest.fixture
-def rendered(tmp_path: Path) -> Path:
-    folder = _run_folder(tmp_path)
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = _run_folder(tmp_path_factory.mktemp("rendered"))
     render_run(folder)
     return folder
 
@@ -122,7 +123,7 @@ def test_numbers_read_as_a_person_reads_them() -> None:
 
 
 def test_rows_from_json_keep_the_stored_statistics() -> None:
-    m = _m("lenet_train_step", "cpu", 0.01, 64, spread=0.2, variant="eager")
+    m = _m("lenet.train_step", "cpu", 0.01, 64, spread=0.2, variant="eager")
     row = BenchmarkRow.from_json(m.to_json())
     assert row.median_s == pytest.approx(m.median_s) and row.rounds == 5
     assert row.noisy is True and row.figure("images_per_s") == pytest.approx(6400)
@@ -152,15 +153,17 @@ def test_each_plot_draws_its_records_and_skips_when_absent() -> None:
     (ax,) = loader.axes
     assert sorted(line.get_label() for line in ax.get_legend().get_lines()) == [
         "batch 4", "batch 64"]
-    lenet = lenet_rate_plot(rows).axes[0]
-    assert lenet.get_xscale() == "log" and lenet.get_yscale() == "log"
-    assert len(lenet.get_legend().get_lines()) == 3  # cpu eager, cuda eager, cuda graph
+    forward, step = lenet_rate_plot(rows).axes  # one panel per benchmark, in name order
+    assert (forward.get_title(), step.get_title()) == ("lenet.forward", "lenet.train_step")
+    assert step.get_xscale() == "log" and step.get_yscale() == "log"
+    assert len(step.get_legend().get_lines()) == 3  # cpu eager, cuda eager, cuda graph
+    assert len(forward.get_legend().get_lines()) == 1
     speed = speedup_plot(rows).axes[0]
     (line,) = [x for x in speed.get_lines() if x.get_label().startswith("lenet")]
     ratios = list(line.get_ydata())
     assert ratios[0] < 1 < ratios[-1]  # fake data: CPU wins at batch 4, CUDA at 1024
     assert bandwidth_plot(rows).axes[0].patches[0].get_width() == pytest.approx(0.67)
-    cpu_only = [r for r in rows if r.device == "cpu" and r.benchmark != "dataloader"]
+    cpu_only = [r for r in rows if r.device == "cpu" and r.benchmark != "loading.dataloader"]
     assert speedup_plot(cpu_only) is None and loader_plot(cpu_only) is None
     assert bandwidth_plot(cpu_only) is None and lenet_rate_plot([]) is None
 

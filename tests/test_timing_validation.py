@@ -2,7 +2,8 @@
 
 CPU: blitzbench's runner against ``torch.utils.benchmark`` on a ~1 ms matrix product
 (fastest per-call times, see cpu_agreement).
-GPU: the runner (synchronising host clock) against CUDA events. On a noisy shared box a
+GPU: the runner (synchronising host clock) against CUDA events recorded around the
+same rounds. On a noisy shared box a
 single comparison can miss, so each check takes robust statistics and allows a few attempts; a
 broken timer (one that runs 20% slow, or a CUDA timer that does not synchronise) is off
 by more than the tolerance every time, so the same check fails it.
@@ -10,18 +11,19 @@ by more than the tolerance every time, so the same check fails it.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 
 import pytest
 import torch
 
 from blitzbench.devices import cuda_available
-from blitzbench.timing.clocks import Clock, host_clock
+from blitzbench.timing.clocks import Clock, cuda_synchronized_clock, host_clock
 from blitzbench.timing.runner import measure
 from blitzbench.timing.validation import (
     AGREEMENT_TOLERANCE,
     Agreement,
-    cuda_events_median_s,
+    EventRecordingClock,
     torch_benchmark_times_s,
 )
 from blitzbench.workloads.catalog import Case, Workload
@@ -104,14 +106,15 @@ def test_agreement_threshold_is_ten_percent():
     assert AGREEMENT_TOLERANCE == 0.10
 
 
-def gpu_agreement(clock: Clock | None, max_time_s: float = BUDGET_S) -> list[Agreement]:
-    case, a, b = _matmul_case("cuda:0", GPU_MATMUL_N, torch.bfloat16)
+def gpu_agreement(clock: Clock, max_time_s: float = BUDGET_S) -> list[Agreement]:
+    """The runner's median against CUDA events recorded around the same rounds."""
+    case, _, _ = _matmul_case("cuda:0", GPU_MATMUL_N, torch.bfloat16)
     history = []
     for _ in range(ATTEMPTS):
-        result = measure(case, max_time_s=max_time_s, min_rounds=3, clock=clock)
-        reference = cuda_events_median_s(lambda: a @ b, result.extra["calls_per_round"],
-                                         "cuda:0")
-        history.append(Agreement(result.median_s, reference))
+        events = EventRecordingClock(clock)
+        result = measure(case, max_time_s=max_time_s, min_rounds=3, clock=events)
+        gpu_times = events.round_times_s(result.rounds, result.extra["calls_per_round"])
+        history.append(Agreement(result.median_s, statistics.median(gpu_times)))
         if history[-1].agrees:
             break
     return history
@@ -121,7 +124,7 @@ def gpu_agreement(clock: Clock | None, max_time_s: float = BUDGET_S) -> list[Agr
 @pytest.mark.skipif(not cuda_available(), reason="no CUDA device: torch.cuda.is_available() "
                                                  "is False on this machine")
 def test_runner_agrees_with_cuda_events():
-    history = gpu_agreement(clock=None)
+    history = gpu_agreement(clock=cuda_synchronized_clock)
     assert history[-1].agrees, "; ".join(a.describe() for a in history)
 
 

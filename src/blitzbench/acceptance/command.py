@@ -105,7 +105,8 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     cases = plan.plan_cases(args.level, devices, data)
     labels = [device_label(d) for d in devices]
     run_devices = RunDevices.from_environment(labels, recorder.data["environment"])
-    judged = plan.judged_by(spec, labels, run_devices.gpu_names, baseline=baseline is not None)
+    judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
+                            baseline=baseline is not None)
     step_s = _run_steps(args, recorder, reports, devices, data, cases, judged)
     rows = judge(spec, extract_metrics(recorder.data), run_devices,
                  planned=plan.planned_keys(cases, recorder.data.get("claims", [])),

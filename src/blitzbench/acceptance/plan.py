@@ -116,17 +116,19 @@ def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advanc
         recorder.extend("benchmarks", [measurement.to_json()])
 
 
-def judged_by(spec: Spec, labels: Sequence[str], gpu_names: Mapping[str, str], *,
-              baseline: bool) -> Callable[[Case], bool]:
+def judged_by(spec: Spec, cases: Sequence[Case], labels: Sequence[str],
+              gpu_names: Mapping[str, str], *, baseline: bool) -> Callable[[Case], bool]:
     """Whether some rule that applies here reads a figure of a case (its own metrics, or
-    a derived figure it feeds): only those are worth a second measurement when noisy."""
+    a derived figure it feeds and this run can compute): only those are worth a second
+    measurement when noisy."""
     devices = RunDevices(tuple(labels), dict(gpu_names))
     rules = [(metric_pattern(r.metric), select_devices(r, devices)[0]) for r in spec.rules
              if baseline or r.kind is not BoundKind.BASELINE]
+    computable = {metric for metric, _ in _case_keys(cases)}
 
     def judged(case: Case) -> bool:
         own = {metric for metric, _ in _case_keys([case])}
-        fed = _derived_names(case)
+        fed = _derived_names(case) & computable
         return any(any(regex.match(n) for n in fed) or
                    (case.device in chosen and any(regex.match(n) for n in own))
                    for regex, chosen in rules if chosen)

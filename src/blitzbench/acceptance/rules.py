@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from blitzbench.acceptance.metrics import MetricValue, field_unit, format_number
@@ -196,20 +196,30 @@ def _judge_baseline(rule: Rule, value: MetricValue,
              if slowdown_pct >= 0 else
              f"{-slowdown_pct:.1f}% faster ({value.shown()} vs {old.shown()})")
     spread_pct = 100 * ratio * (value.rel_spread + old.rel_spread)
-    noisy = replace(value, noisy=value.noisy or old.noisy)
-    return _compare(rule, noisy, slowdown_pct, shown, BASELINE_UNIT, spread_pct)
+    noise = (f"noisy: IQR {100 * value.rel_spread:.0f}% of the median here, "
+             f"{100 * old.rel_spread:.0f}% in the baseline"
+             if value.noisy or old.noisy else None)
+    return _compare(rule, value, slowdown_pct, shown, BASELINE_UNIT, spread_pct, noise)
 
 
 def _compare(rule: Rule, value: MetricValue, measured: float, shown: str, unit: str,
-             spread: float) -> RuleResult:
-    """PASS/FAIL on the median; a noisy figure too close to call is NOISY."""
+             spread: float, noise: str | None = "") -> RuleResult:
+    """PASS/FAIL on the median; a noisy figure too close to call is NOISY.
+
+    ``spread`` is the IQR in the judged quantity's unit; ``noise`` describes it (the
+    default describes the value's own IQR; None: not noisy).
+    """
     passed = OPS[rule.op](measured, rule.bound)
     status = Status.PASS if passed else Status.FAIL
+    spacer = "" if unit.startswith("%") else " "
     detail = "" if passed else \
-        f"measured {_num(measured)}{' ' + unit if unit else ''}, bound {rule.describe_bound(unit)}"
-    if value.noisy:
+        f"measured {_num(measured)}{spacer + unit if unit else ''}, " \
+        f"bound {rule.describe_bound(unit)}"
+    if noise == "":
+        noise = f"noisy: IQR {100 * value.rel_spread:.0f}% of the median" if value.noisy \
+            else None
+    if noise:
         margin = abs(measured - rule.bound)
-        noise = f"noisy: IQR {100 * value.rel_spread:.0f}% of the median"
         if margin > spread:
             clear = "clears" if passed else "misses"
             detail = f"{noise}, but {clear} the bound by more than its IQR" + \

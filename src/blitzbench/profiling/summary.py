@@ -242,9 +242,9 @@ def launch_bound_note(cpu_ms: float, gpu_busy_ms: float) -> str:
         return "no step was recorded"
     busy = gpu_busy_ms / cpu_ms
     if busy < LAUNCH_BOUND_BUSY_FRACTION:
-        return (f"launch-bound: the GPU is busy {busy:.0%} of each step; the host issuing "
-                f"kernels sets the pace, so a faster GPU would not make this step faster")
-    return f"GPU-bound: the GPU is busy {busy:.0%} of each step"
+        return (f"launch-bound: GPU busy {busy:.0%} of each step; the host's kernel "
+                f"launches set the pace")
+    return f"GPU-bound: GPU busy {busy:.0%} of each step"
 
 
 def summarize(capture: Any, labels: Sequence[str] = ()) -> dict[str, Any]:

@@ -28,9 +28,11 @@ FRACTION = "fraction_of_peak"
 WORKERS = "num_workers"
 BATCH = "batch_size"
 VARIANT = "variant"
+PIN = "pin_memory"
 LENET_PREFIX = "lenet"
 DPI = 110
 WIDE = (7.5, 4.2)
+PANEL_WIDTH = 6.0
 LINE_STYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 DEVICE_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756")  # one per device: cpu first
@@ -67,10 +69,12 @@ def loader_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     picked = [r for r in rows if r.ok and WORKERS in r.params and r.figure(RATE)]
     if not picked:
         return None
-    lines = _lines(picked, lambda r: (r.device, _param(r, BATCH)), lambda r: r.params[WORKERS])
+    lines = _lines(picked, lambda r: (r.device, _param(r, BATCH), _param(r, PIN)),
+                   lambda r: r.params[WORKERS])
     fig, ax = _axes()
-    for index, ((device, batch), points) in enumerate(lines.items()):
+    for index, ((device, batch, pinned), points) in enumerate(lines.items()):
         label = f"batch {batch}" if _one_device(picked) else f"{device}, batch {batch}"
+        label += ", pinned" if pinned is True else ""
         _plot_line(ax, points, label, MARKERS[index % len(MARKERS)], "-")
     ax.set_xlabel("num_workers")
     ax.set_ylabel("images/s")
@@ -80,26 +84,31 @@ def loader_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
 
 
 def lenet_rate_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
-    """LeNet images/s against batch size (log-log), one line per benchmark, device, variant."""
+    """LeNet images/s against batch size (log-log): one panel per benchmark (forward,
+    training step), a colour per device and a line style per variant."""
     picked = _lenet_rows(rows)
     if not picked:
         return None
-    lines = _lines(picked, lambda r: (r.benchmark, r.device, _param(r, VARIANT)),
-                   lambda r: r.params[BATCH])
+    benchmarks = sorted({r.benchmark for r in picked})
     devices = sorted({r.device for r in picked})
     # eager first, so the plain variant always gets the solid line
     variants = sorted({str(_param(r, VARIANT)) for r in picked}, key=lambda v: (v != "eager", v))
-    fig, ax = _axes()
-    for (benchmark, device, variant), points in lines.items():
-        style = LINE_STYLES[variants.index(str(variant)) % len(LINE_STYLES)]
-        colour = DEVICE_COLOURS[devices.index(device) % len(DEVICE_COLOURS)]
-        _plot_line(ax, points, f"{benchmark} {device} {variant}", "o", style, colour)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("images/s")
-    ax.set_title("LeNet throughput against batch size")
-    return _finish(fig, ax)
+    fig = MplFigure(figsize=(PANEL_WIDTH * len(benchmarks), WIDE[1] + 0.6))
+    for ax, benchmark in zip(fig.subplots(1, len(benchmarks), squeeze=False)[0], benchmarks,
+                             strict=True):
+        mine = [r for r in picked if r.benchmark == benchmark]
+        lines = _lines(mine, lambda r: (r.device, _param(r, VARIANT)), lambda r: r.params[BATCH])
+        for (device, variant), points in lines.items():
+            style = LINE_STYLES[variants.index(str(variant)) % len(LINE_STYLES)]
+            colour = DEVICE_COLOURS[devices.index(device) % len(DEVICE_COLOURS)]
+            _plot_line(ax, points, f"{device} {variant}", "o", style, colour)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("images/s")
+        ax.set_title(benchmark)
+        _finish(fig, ax)
+    return fig
 
 
 def speedup_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
@@ -121,6 +130,7 @@ def speedup_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
                    MARKERS[index % len(MARKERS)], "-")
     ax.axhline(1.0, color="grey", linewidth=1, linestyle="--")
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")  # 0.3x and 30x are equally far from even
     ax.set_xlabel("batch size")
     ax.set_ylabel("speedup (CUDA images/s ÷ CPU images/s)")
     ax.set_title("CUDA speedup over CPU for LeNet")

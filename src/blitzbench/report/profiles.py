@@ -11,7 +11,7 @@ from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_ms, fmt_number
 __all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row"]
 
 PROFILE_HEADER = ("device", "workload", "CPU time/step", "GPU busy/step", "kernels/step",
-                  "peak memory", "reading", "trace folder")
+                  "peak memory", "reading")  # trace folders are listed under the table
 OPERATOR_HEADER = ("operator", "calls/step", "self time/step", "share")
 
 
@@ -25,7 +25,7 @@ def profile_row(entry: Mapping[str, Any]) -> tuple[str, ...]:
             fmt_ms(summary.get("cpu_ms_per_step")),
             fmt_ms(gpu.get("gpu_busy_ms_per_step")) if gpu else MISSING,
             fmt_number(gpu.get("kernels_per_step")) if gpu else MISSING,
-            peak or MISSING, reading(summary), str(entry.get("trace_dir", MISSING)))
+            peak or MISSING, reading(summary))
 
 
 def reading(summary: Mapping[str, Any]) -> str:
@@ -49,13 +49,14 @@ def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str,
     ``logdir`` is the profiler folder as the reader's shell would name it."""
     if not profiles:
         return []
-    rows = tuple(tuple(Cell(text, code=i in (0, 1, 7)) for i, text in
+    rows = tuple(tuple(Cell(text, code=i in (0, 1)) for i, text in
                        enumerate(profile_row(p))) for p in profiles)
     blocks: list[Block] = [
         Heading(2, "Profiler captures", "profiles"),
         Paragraph("Per recorded step (median). GPU busy time is the union of the kernels and "
                   "copies each step launched; when it is far below the CPU time per step, the "
-                  "GPU waits for the host (launch-bound)."),
+                  "GPU waits for the host (launch-bound). Times include the profiler's own "
+                  "overhead (shapes and memory are recorded): read the benchmarks for speed."),
         Table(PROFILE_HEADER, rows, frozenset({2, 3, 4})),
         Paragraph(f"Open the traces with `tensorboard --logdir {logdir}` (PyTorch Profiler "
                   f"tab, from `pip install blitzbench[tensorboard]`), or load a "

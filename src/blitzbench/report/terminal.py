@@ -42,8 +42,8 @@ def print_profile_summaries(profiles: Sequence[Mapping[str, Any]],
 
     console = console or Console()
     table = Table(title="blitzbench profile (per recorded step, median)")
-    for column in PROFILE_HEADER[:-1]:  # the trace folders are printed below the table
+    for column in PROFILE_HEADER:
         table.add_column(column, overflow="fold")
     for entry in profiles:
-        table.add_row(*profile_row(entry)[:-1])
+        table.add_row(*profile_row(entry))
     console.print(table)

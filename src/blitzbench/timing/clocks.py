@@ -1,4 +1,4 @@
-"""The clocks blitzbench reads, and CUDA events as an independent second opinion.
+"""The clocks blitzbench reads (CUDA events, the independent check, are in validation.py).
 
 CUDA kernels run asynchronously: a host clock read right after a launch measures the
 launch, not the work. Every CUDA figure is therefore taken with
@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["Clock", "clock_for", "cuda_event_seconds_per_call", "cuda_synchronized_clock",
-           "host_clock", "synchronize"]
+__all__ = ["Clock", "clock_for", "cuda_synchronized_clock", "host_clock", "synchronize"]
 
 Clock = Callable[[], float]
 
@@ -40,21 +39,3 @@ def cuda_synchronized_clock() -> float:
 def clock_for(device: torch.device | str) -> Clock:
     """The clock that gives true times for work on ``device``."""
     return cuda_synchronized_clock if torch.device(device).type == "cuda" else host_clock
-
-
-def cuda_event_seconds_per_call(run: Callable[[], object], iterations: int,
-                                device: torch.device | str) -> float:
-    """Time ``iterations`` calls between two CUDA events on the current stream.
-
-    Events are timestamped by the GPU itself, so this figure does not share any code or
-    clock with the host-side timer it is used to check.
-    """
-    with torch.cuda.device(torch.device(device)):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iterations):
-            run()
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end) / 1000.0 / iterations
