@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Python puts this script's folder first on sys.path, where breakages/cuda.py would shadow
+# the `cuda` package torch imports: put tests/ there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 
 def main() -> int:

@@ -194,10 +194,6 @@ def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.de
     except Exception as exc:
         recorder.extend("profiles", [{"device": "all", "workload": PROFILE_WORKLOAD,
                                       "error": f"{type(exc).__name__}: {exc}"[:500]}])
-    finally:
-        cleanup = getattr(profiling, "_remove_staging", None)
-        if cleanup is not None:
-            cleanup(reports, recorder.folder.name)
 
 
 def render_report(folder: Path) -> list[Path]:

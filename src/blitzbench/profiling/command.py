@@ -75,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         recorder.finish(interrupted=True)
         raise
-    finally:
-        _remove_staging(reports, recorder.folder.name)
     recorder.finish()
     _print(profiles, reports, recorder.folder)
     return EXIT_OK
@@ -85,23 +83,28 @@ def run(args: argparse.Namespace) -> int:
 def profile_all(recorder: RunRecorder, reports: Path, devices: list[Any],
                 workloads: tuple[str, ...], batch_size: int, data: Any,
                 plan: ProfileSchedule) -> list[dict[str, Any]]:
-    """Capture every (device, workload); each finished one is saved before the next."""
+    """Capture every (device, workload); each finished one is saved before the next.
+    The staging area is removed however this ends, so no half-written trace remains."""
+    try:
+        return [_profile_one(recorder, reports, device, workload, batch_size, data, plan)
+                for device in devices for workload in workloads]
+    finally:
+        _remove_staging(reports, recorder.folder.name)
+
+
+def _profile_one(recorder: RunRecorder, reports: Path, device: Any, workload: str,
+                 batch_size: int, data: Any, plan: ProfileSchedule) -> dict[str, Any]:
     run_id = recorder.folder.name
-    profiles = []
-    for device in devices:
-        for workload in workloads:
-            name = trace_folder_name(device_label(device), workload)
-            staging = reports / STAGING_FOLDER / run_id / name
-            result = capture(workload, device, staging, batch_size=batch_size, data=data,
-                             plan=plan)
-            summary = summarize(result, LABELS)
-            write_json_atomic(staging / SUMMARY_FILE, summary)
-            final = publish(staging, reports / PROFILER_FOLDER / run_id / name)
-            entry = {"device": result.device, "workload": workload,
-                     "trace_dir": final.relative_to(reports).as_posix(), "summary": summary}
-            recorder.extend("profiles", [entry])
-            profiles.append(entry)
-    return profiles
+    name = trace_folder_name(device_label(device), workload)
+    staging = reports / STAGING_FOLDER / run_id / name
+    result = capture(workload, device, staging, batch_size=batch_size, data=data, plan=plan)
+    summary = summarize(result, LABELS)
+    write_json_atomic(staging / SUMMARY_FILE, summary)
+    final = publish(staging, reports / PROFILER_FOLDER / run_id / name)
+    entry = {"device": result.device, "workload": workload,
+             "trace_dir": final.relative_to(reports).as_posix(), "summary": summary}
+    recorder.extend("profiles", [entry])
+    return entry
 
 
 def _remove_staging(reports: Path, run_id: str) -> None:

@@ -86,8 +86,8 @@ def _rule_cells(rule: Mapping[str, Any]) -> tuple[Cell, ...]:
     bound = f"{rule.get('op', '')} {fmt_value(rule.get('bound'))}".strip()
     if rule.get("bound_kind"):
         bound += f" ({rule['bound_kind']})"
-    measured = fmt_value(rule.get("measured"))
-    if rule.get("unit") and rule.get("measured") is not None:
+    measured = str(rule.get("shown") or fmt_value(rule.get("measured")))
+    if not rule.get("shown") and rule.get("unit") and rule.get("measured") is not None:
         measured += f" {rule['unit']}"
     return (Cell(str(rule.get("rule", "?")), code=True), Cell(str(rule.get("metric", "")),
                                                              code=True),

@@ -104,10 +104,11 @@ def build_loader(device: torch.device, data: DataSource, batch_size: int, num_wo
 
 
 def cases(device: torch.device, data: DataSource) -> list[Case]:
-    """quick: 0 workers and the tutorial's 2 (capped at the cores); deeper levels sweep
-    0, 1, 2, 4, ... up to the core count with more images per call."""
+    """quick: 0 workers, 1 (the base of the acceptance scaling rule) and the tutorial's 2
+    (capped at the cores); deeper levels sweep 0, 1, 2, 4, ... up to the core count with
+    more images per call."""
     cores = available_cores()
-    quick_workers = sorted({0, min(TUTORIAL_WORKERS, cores)})
+    quick_workers = sorted({0, 1, min(TUTORIAL_WORKERS, cores)})
     found = [loader_case(device, data, batch, workers, IMAGES_PER_ROUND["quick"], ("quick",))
              for batch in BATCH_SIZES for workers in quick_workers]
     for level in ("standard", "full"):
