@@ -211,10 +211,11 @@ def test_only_cases_feeding_an_applicable_rule_are_remeasured(data_source):
     assert ("lenet.train_step", "cpu") in judged  # feeds the CUDA speedup
     assert ("tensor_ops.h2d_copy", "cuda:0") in judged
     assert ("tensor_ops.empty", "cuda:0") not in judged
-    # the quick level sweeps no 1-worker point: the loader rule cannot be computed
-    assert ("loading.dataloader", "cpu") not in judged
+    # the quick level sweeps 0, 1 and 2 workers: the loader scaling rule reads them
+    assert ("loading.dataloader", "cpu") in judged
     cpu_cases = [c for c in cases if c.device == "cpu"]
     cpu_only = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=False)
-    assert not any(cpu_only(c) for c in cpu_cases)
+    # without a GPU only the loader scaling rule reads a benchmark
+    assert {c.benchmark for c in cpu_cases if cpu_only(c)} == {"loading.dataloader"}
     with_baseline = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=True)
     assert any(with_baseline(c) for c in cpu_cases if c.benchmark == "lenet.train_step")

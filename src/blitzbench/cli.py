@@ -10,9 +10,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from blitzbench import __version__
-from blitzbench.errors import EXIT_INTERRUPTED, BlitzError
+from blitzbench.errors import EXIT_INTERRUPTED, BlitzError, UsageError
 
 __all__ = ["main"]
 
@@ -29,8 +30,16 @@ COMMANDS = {
 }
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse prints its usage and exits; blitzbench reports a bad option like any other
+    user error: one line naming the option and where the help is, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="blitzbench",
         description="Checks, benchmarks, profiler reports and hardware acceptance for the "
                     "PyTorch 60-minute blitz.")

@@ -39,6 +39,12 @@ __all__ = [
 FORMAT_VERSION = 1
 RESULTS_FILE = "results.json"
 REPORTS_ENV = "BLITZBENCH_REPORTS"
+#: results.json sections and the JSON type each has (the schema RunRecorder writes).
+SECTION_TYPES: dict[str, type] = {"environment": dict, "data_source": dict, "acceptance": dict,
+                                  "claims": list, "benchmarks": list, "profiles": list}
+#: Fields of section records that are objects whenever present.
+RECORD_OBJECT_FIELDS = {"benchmarks": ("params", "extra"), "claims": ("evidence",),
+                        "profiles": ("summary",)}
 
 
 def default_reports_dir() -> Path:
@@ -112,7 +118,29 @@ def load_results(run: Path) -> dict[str, Any]:
             f"{run / RESULTS_FILE} has format version {version}, newer than this blitzbench "
             f"reads ({FORMAT_VERSION}): upgrade blitzbench"
         )
+    _check_sections(data, run / RESULTS_FILE)
     return data
+
+
+def _check_sections(data: dict[str, Any], path: Path) -> None:
+    """Each section has the shape RunRecorder writes, so a hand-edited or hostile file is
+    one UsageError line rather than a crash in whatever reads it next."""
+    for key, kind in SECTION_TYPES.items():
+        value = data.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise UsageError(f"{path}: malformed '{key}': expected a JSON {_json_name(kind)}")
+        if kind is list and value and not all(isinstance(v, dict) for v in value):
+            raise UsageError(f"{path}: malformed '{key}': expected a list of objects")
+    for key, fields in RECORD_OBJECT_FIELDS.items():
+        for index, record in enumerate(data.get(key) or []):
+            for field in fields:
+                if record.get(field) is not None and not isinstance(record[field], dict):
+                    raise UsageError(f"{path}: malformed '{key}[{index}].{field}': expected "
+                                     f"a JSON object")
+
+
+def _json_name(kind: type) -> str:
+    return "list" if kind is list else "object"
 
 
 def _write_atomic(path: Path, data: bytes) -> Path:
@@ -186,7 +214,12 @@ class RunRecorder:
             "environment": fingerprint(),
             **header,
         }
-        self.save()
+        try:
+            self.save()
+        except OutputError:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # still empty: leave no trace of a run that never began
+            raise
 
     def __enter__(self) -> RunRecorder:
         return self

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(known))
         return EXIT_OK
     spec = load_spec(args.spec, known)
+    if args.data_root is not None:
+        data.validate()  # a defective data set fails before the run folder exists
     environment = fingerprint()
     baseline = _baseline(args, environment)
     reports = Path(args.out) if args.out is not None else default_reports_dir()

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         # capture, alarming to read. A value the user set wins.
         os.environ.setdefault(KINETO_LOG_LEVEL_ENV, KINETO_QUIET)
     data = resolve_data_source(args.data_root)
+    if args.data_root is not None:
+        data.validate()  # a defective data set fails before the run folder exists
     reports = Path(args.out) if args.out is not None else default_reports_dir()
     workloads = WORKLOADS if args.workload == "all" else (args.workload,)
     plan = ProfileSchedule(active=args.active_steps)

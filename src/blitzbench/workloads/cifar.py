@@ -14,6 +14,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ __all__ = [
     "SyntheticCIFAR10",
     "default_cache_dir",
     "make_loader",
+    "next_batch",
     "resolve_data_source",
+    "stop_workers",
     "tutorial_transform",
     "unnormalize",
     "write_synthetic_cifar10",
@@ -54,9 +57,13 @@ SYNTHETIC_SEED = 20190620  # the tutorial's date; any fixed seed would do
 SIGNAL_WEIGHT = 0.6  # share of each pixel that is the class pattern (the rest is noise)
 LOADER_TIMEOUT_S = 60.0  # a dead worker becomes an error after this, never a hang
 MAX_WORKERS_PER_CORE = 4
+DEAD_WORKER_WAIT_S = 1.0  # a SIGKILLed worker is reaped within milliseconds
+DEAD_WORKER_POLL_S = 0.01
 NORMALIZE_MEAN = (0.5, 0.5, 0.5)
 NORMALIZE_STD = (0.5, 0.5, 0.5)
 CACHE_ENV = "BLITZBENCH_CACHE"
+ROW_BYTES = 3 * 32 * 32  # one image, channel-major, as the real files store it
+MESSAGE_CHARS = 120  # of an underlying error, so the one line stays readable
 PICKLE_PROTOCOL = 4  # the real files are protocol 2; 4 stores uint8 rows without inflation
 
 
@@ -117,15 +124,19 @@ class DataSource:
             raise DataError(_integrity_message(self)) from None
         except (pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError,
                 AttributeError, IndexError) as exc:
-            raise DataError(f"CIFAR-10 under {self.root} cannot be read "
-                            f"({type(exc).__name__}: {str(exc)[:120]}): "
+            what = _file_defect(self.root / BASE_FOLDER) or _clip(exc)
+            raise DataError(f"CIFAR-10 under {self.root} cannot be read: {what}: "
                             f"{_fix_hint(self)}") from None
 
-
     def validate(self) -> None:
-        """Open both splits now, so a defect is reported before any work starts."""
-        self.dataset(train=True)
-        self.dataset(train=False)
+        """Open both splits now, so a defect is reported before any work starts; a file
+        that reads but whose labels do not match its images is a defect too."""
+        for train in (True, False):
+            split = self.dataset(train=train)
+            if len(split.targets) != len(split.data):
+                what = _file_defect(self.root / BASE_FOLDER) or "labels do not match images"
+                raise DataError(f"CIFAR-10 under {self.root} cannot be read: {what}: "
+                                f"{_fix_hint(self)}")
 
 
 def default_cache_dir() -> Path:
@@ -164,6 +175,40 @@ def make_loader(dataset: Dataset, batch_size: int = 4, *, shuffle: bool = True,
                       num_workers=num_workers, pin_memory=pin_memory, generator=generator,
                       timeout=timeout_s if num_workers > 0 else 0,
                       persistent_workers=False)
+
+
+def next_batch(iterator: Any) -> Any:
+    """``next(iterator)``; a worker killed while handing over a batch breaks the connection
+    before torch notices the death, so that is reported as torch reports a dead worker."""
+    try:
+        return next(iterator)
+    except (ConnectionError, EOFError) as exc:
+        raise RuntimeError(f"DataLoader worker (pid(s) {_dead_worker_pids(iterator)}) died "
+                           f"while sending a batch ({type(exc).__name__}: {exc})") from exc
+
+
+def _dead_worker_pids(iterator: Any) -> str:
+    workers = getattr(iterator, "_workers", [])
+    deadline = time.monotonic() + DEAD_WORKER_WAIT_S
+    while True:
+        dead = [str(w.pid) for w in workers if not w.is_alive()]
+        if dead or time.monotonic() > deadline:
+            return ", ".join(dead) or "unknown"
+        time.sleep(DEAD_WORKER_POLL_S)
+
+
+def stop_workers(iterator: Any) -> None:
+    """Stop a DataLoader iterator's workers now, also after one died.
+
+    Dropping the iterator is not enough then: the error's traceback keeps it alive, so its
+    shutdown would run whenever the garbage collector gets to it, and torch's SIGCHLD
+    handler would raise the dead worker's error again at that random moment, outside the
+    measurement. Shutting down here (which unregisters the workers) keeps the error where
+    it belongs. ``_shutdown_workers`` is private; an iterator without it has no workers.
+    """
+    shutdown = getattr(iterator, "_shutdown_workers", None)
+    if shutdown is not None:
+        shutdown()
 
 
 def check_loader_args(batch_size: int, num_workers: int) -> None:
@@ -269,6 +314,30 @@ def _integrity_message(source: DataSource) -> str:
             return (f"CIFAR-10 file {path} fails its MD5 check (truncated or corrupt): "
                     f"{_fix_hint(source)}")
     return f"CIFAR-10 under {source.root} is not readable: {_fix_hint(source)}"
+
+
+def _file_defect(folder: Path) -> str | None:
+    """The first data file that is not a pickle of N rows of 3072 uint8 bytes with N labels
+    in 0..9, described in a few words; None when every file is sound."""
+    reader = torchvision.datasets.CIFAR10
+    for name, _ in reader.train_list + reader.test_list:
+        try:
+            with open(folder / name, "rb") as handle:
+                entry = pickle.load(handle, encoding="latin1")
+            data = np.asarray(entry["data"])
+            labels = np.asarray(entry.get("labels", entry.get("fine_labels")))
+        except Exception as exc:  # a damaged pickle can raise almost anything
+            return f"{name} is not a CIFAR-10 pickle ({_clip(exc)})"
+        if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != ROW_BYTES:
+            return (f"{name} holds {data.dtype} data of shape {data.shape}, expected rows "
+                    f"of {ROW_BYTES} uint8 values")
+        if labels.shape != (len(data),) or not np.isin(labels, range(len(CLASSES))).all():
+            return f"{name} has labels that do not match its {len(data)} images or 0..9"
+    return None
+
+
+def _clip(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:MESSAGE_CHARS]}"
 
 
 def _fix_hint(source: DataSource) -> str:

@@ -26,6 +26,8 @@ from blitzbench.workloads.cifar import (
     DataSource,
     check_loader_args,
     make_loader,
+    next_batch,
+    stop_workers,
     tutorial_transform,
 )
 
@@ -87,14 +89,16 @@ def build_loader(device: torch.device, data: DataSource, batch_size: int, num_wo
         loader = make_loader(dataset, batch_size, shuffle=True, num_workers=num_workers,
                              pin_memory=pin, seed=SEED)
         iterator = iter(loader)
-        for index in range(batches):
-            inputs, labels = next(iterator)
-            inputs.to(device, non_blocking=pin)
-            labels.to(device, non_blocking=pin)
-            if index == 0:
-                synchronize()  # the first batch counts once it is on the device
-                first_batch_s.append(time.perf_counter() - start)
-        del iterator  # stops the workers, as the end of an epoch does
+        try:
+            for index in range(batches):
+                inputs, labels = next_batch(iterator)
+                inputs.to(device, non_blocking=pin)
+                labels.to(device, non_blocking=pin)
+                if index == 0:
+                    synchronize()  # the first batch counts once it is on the device
+                    first_batch_s.append(time.perf_counter() - start)
+        finally:
+            stop_workers(iterator)  # as the end of an epoch does, and now if one died
 
     def probe() -> Mapping[str, float]:
         return {"time_to_first_batch_s": statistics.median(first_batch_s)} if first_batch_s \

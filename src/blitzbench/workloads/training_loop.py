@@ -11,7 +11,13 @@ from __future__ import annotations
 import torch
 
 from blitzbench.workloads.catalog import Case, Workload, make_case
-from blitzbench.workloads.cifar import DataSource, check_loader_args, make_loader
+from blitzbench.workloads.cifar import (
+    DataSource,
+    check_loader_args,
+    make_loader,
+    next_batch,
+    stop_workers,
+)
 from blitzbench.workloads.lenet import make_train_step
 from blitzbench.workloads.loading import IMAGES_PER_ROUND, available_cores, train_set
 
@@ -35,10 +41,13 @@ def build_loop(device: torch.device, data: DataSource, batch_size: int, num_work
         loader = make_loader(dataset, batch_size, shuffle=True, num_workers=num_workers,
                              pin_memory=pin, seed=SEED)
         iterator = iter(loader)
-        for _ in range(batches):
-            inputs, labels = next(iterator)
-            train.step(inputs.to(device, non_blocking=pin), labels.to(device, non_blocking=pin))
-        del iterator  # workers stop, as at the end of an epoch
+        try:
+            for _ in range(batches):
+                inputs, labels = next_batch(iterator)
+                train.step(inputs.to(device, non_blocking=pin),
+                           labels.to(device, non_blocking=pin))
+        finally:
+            stop_workers(iterator)  # as at the end of an epoch, and now if one died
 
     return Workload(run, {"images": batches * batch_size})
 
