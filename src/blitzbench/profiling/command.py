@@ -57,10 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     devices = parse_devices(args.device)  # unknown or absent devices fail before any work
-    if all(d.type == "cpu" for d in devices):
-        # Kineto in a CUDA build logs an ERROR when it finds no GPU; harmless for a CPU
-        # capture, alarming to read. A value the user set wins.
-        os.environ.setdefault(KINETO_LOG_LEVEL_ENV, KINETO_QUIET)
     data = resolve_data_source(args.data_root)
     if args.data_root is not None:
         data.validate()  # a defective data set fails before the run folder exists
@@ -87,6 +83,10 @@ def profile_all(recorder: RunRecorder, reports: Path, devices: list[Any],
                 plan: ProfileSchedule) -> list[dict[str, Any]]:
     """Capture every (device, workload); each finished one is saved before the next.
     The staging area is removed however this ends, so no half-written trace remains."""
+    if all(d.type == "cpu" for d in devices):
+        # Kineto in a CUDA build logs an ERROR when it finds no GPU; harmless for a CPU
+        # capture, alarming to read. A value the user set wins.
+        os.environ.setdefault(KINETO_LOG_LEVEL_ENV, KINETO_QUIET)
     try:
         return [_profile_one(recorder, reports, device, workload, batch_size, data, plan)
                 for device in devices for workload in workloads]
