@@ -11,7 +11,6 @@ train split through torchvision takes ~0.4 s, and five judges use it.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +29,12 @@ from blitzbench.workloads.cifar import (
     TRAIN_COUNT,
     DataSource,
     make_loader,
+    tutorial_split,
     tutorial_transform,
     unnormalize,
 )
 
-__all__ = ["CLAIMS", "SECTION", "IndexedSubset", "cifar_split", "data_label"]
+__all__ = ["CLAIMS", "SECTION", "IndexedSubset", "data_label"]
 
 SECTION = "data"
 WHERE = "LeNet / 显示CIFAR数据集图片"
@@ -46,12 +46,6 @@ BATCHES_MOVED = 3  # batches copied to the device and back on CUDA
 EPOCH_SUBSET = 500  # images in the once-per-epoch test: 125 batches, ~1 CPU-second in all
 GRID_SHAPE = (3, 36, 138)  # 4 images in one row, padding 2: 32 + 2*2 high, 4*(32+2) + 2 wide
 GRID_PADDING = 2  # make_grid's default
-
-
-@functools.lru_cache(maxsize=4)
-def cifar_split(source: DataSource, train: bool) -> Dataset:
-    """The train or test split with the tutorial's transform, read once per process."""
-    return source.dataset(train=train, transform=tutorial_transform())
 
 
 class IndexedSubset(Dataset):
@@ -110,7 +104,7 @@ def judge_normalize(ctx: ClaimContext) -> Outcome:
 
 
 def judge_layout(ctx: ClaimContext) -> Outcome:
-    train, test = cifar_split(ctx.data, True), cifar_split(ctx.data, False)
+    train, test = tutorial_split(ctx.data, True), tutorial_split(ctx.data, False)
     image, _ = train[0]
     sizes = (len(train), len(test))
     raw_shape = tuple(train.data.shape)
@@ -162,7 +156,7 @@ def _epoch(ctx: ClaimContext) -> EpochObservation:
 
     A subset keeps the check to about a second: with 2 workers each batch of 4 costs a few
     milliseconds of inter-process traffic, so all 50,000 images would take over 30 s."""
-    train = cifar_split(ctx.data, True)
+    train = tutorial_split(ctx.data, True)
     rng = np.random.default_rng(ctx.seed)
     chosen = sorted(rng.choice(len(train), size=EPOCH_SUBSET, replace=False).tolist())
     targets = np.asarray(train.targets)
@@ -204,7 +198,7 @@ def judge_loader(ctx: ClaimContext) -> Outcome:
 
 
 def judge_dataiter_next(ctx: ClaimContext) -> Outcome:
-    dataiter = iter(_loader(cifar_split(ctx.data, True), ctx))
+    dataiter = iter(_loader(tutorial_split(ctx.data, True), ctx))
     try:
         try:
             legacy = dataiter.next()
@@ -229,7 +223,7 @@ def judge_dataiter_next(ctx: ClaimContext) -> Outcome:
 
 
 def judge_make_grid(ctx: ClaimContext) -> Outcome:
-    train = cifar_split(ctx.data, True)
+    train = tutorial_split(ctx.data, True)
     images = torch.stack([train[i][0] for i in range(BATCH_SIZE)]).to(ctx.device)
     grid = torchvision.utils.make_grid(images).cpu()
     images = images.cpu()

@@ -17,10 +17,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from blitzbench.claims.data import cifar_split, data_label
+from blitzbench.claims.data import data_label
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
 from blitzbench.claims.verdicts import judged
-from blitzbench.workloads.cifar import NORMALIZE_MEAN, NORMALIZE_STD, DataSource
+from blitzbench.workloads.cifar import (
+    NORMALIZE_MEAN,
+    NORMALIZE_STD,
+    DataSource,
+    tutorial_split,
+)
 from blitzbench.workloads.lenet import LeNet, make_train_step, parameter_count
 
 __all__ = ["CLAIMS", "SECTION", "TrainingRun", "as_tutorial_tensors", "short_training_run"]
@@ -126,7 +131,7 @@ def as_tutorial_tensors(pixels: np.ndarray) -> torch.Tensor:
 
 def _split_tensors(source: DataSource, train: bool, indices: np.ndarray,
                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    split = cifar_split(source, train)
+    split = tutorial_split(source, train)
     images = as_tutorial_tensors(split.data[indices])
     labels = torch.as_tensor(np.asarray(split.targets)[indices], dtype=torch.int64)
     return images.to(device), labels.to(device)
@@ -158,7 +163,7 @@ def short_training_run(source: DataSource, device: torch.device, seed: int) -> T
     """Seeded SGD on LeNet: ``steps`` batches drawn without replacement from a seeded
     permutation of the train split, accuracy on the first EVAL_IMAGES test images."""
     steps = STEPS_SYNTHETIC if source.synthetic else STEPS_REAL
-    order = torch.randperm(len(cifar_split(source, True)),
+    order = torch.randperm(len(tutorial_split(source, True)),
                            generator=torch.Generator().manual_seed(seed))
     images, labels = _split_tensors(source, True, order[:steps * BATCH_SIZE].numpy(), device)
     test_images, test_labels = _split_tensors(source, False, np.arange(EVAL_IMAGES), device)

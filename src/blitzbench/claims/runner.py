@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
 from blitzbench.devices import cuda_available, device_label
 from blitzbench.errors import BlitzError
+from blitzbench.seeding import DEFAULT_SEED, seed_everything
 from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "run_matrix", "seed_everything"]
-
-DEFAULT_SEED = 0
+__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "run_matrix"]
 
 
 @dataclass(frozen=True)
@@ -41,12 +38,6 @@ class MatrixCell:
 def applies(claim: Claim, device: torch.device) -> bool:
     """CUDA-scoped claims (CPU-vs-GPU agreement, device mixing) have no CPU cell."""
     return not (claim.scope is Scope.CUDA and device.type != "cuda")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def evaluate(claim: Claim, device: torch.device, data: DataSource,

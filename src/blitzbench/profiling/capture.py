@@ -33,7 +33,7 @@ from torch.profiler import (
 from torch.profiler import schedule as profiler_schedule
 
 from blitzbench.errors import OutputError
-from blitzbench.workloads.cifar import DataSource, make_loader, tutorial_transform
+from blitzbench.workloads.cifar import DataSource, make_loader, tutorial_split
 from blitzbench.workloads.lenet import make_train_step, synthetic_batch
 
 __all__ = [
@@ -188,7 +188,7 @@ def _loader_loop_steps(device: torch.device, batch_size: int,
                        data: DataSource) -> Iterator[tuple[Callable[[], None], dict[str, Any]]]:
     """The tutorial's loop: next batch from the DataLoader, copy to the device, step."""
     train = make_train_step(device)
-    dataset = data.dataset(train=True, transform=tutorial_transform())
+    dataset = tutorial_split(data, True)
     loader = make_loader(dataset, batch_size, num_workers=LOADER_WORKERS,
                          pin_memory=device.type == "cuda", seed=0)
     live = {"batches": iter(loader)}

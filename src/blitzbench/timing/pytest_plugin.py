@@ -118,12 +118,8 @@ def benchmark_case(benchmark: Any, case: Case) -> dict[str, Any]:
     With ``--benchmark-disable`` the workload runs once, untimed (CI's smoke mode). A CUDA
     out-of-memory error or a dead DataLoader worker skips the test with the recorded cause.
     """
-    from blitzbench.timing.runner import (
-        failure_message,
-        release_cuda_memory,
-        seed_everything,
-        teardown,
-    )
+    from blitzbench.seeding import seed_everything
+    from blitzbench.timing.runner import failure_message, release_cuda_memory, teardown
 
     benchmark.group = case.benchmark
     benchmark.extra_info.update({"benchmark": case.benchmark, "device": case.device,

@@ -16,28 +16,27 @@ from __future__ import annotations
 
 import gc
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
+from blitzbench.seeding import DEFAULT_SEED, seed_everything
 from blitzbench.timing.clocks import Clock, clock_for
 from blitzbench.timing.measurement import Measurement
 from blitzbench.timing.rates import derived_rates
 from blitzbench.workloads.catalog import Case, Workload
 
 __all__ = ["MAX_CALLS_PER_ROUND", "MAX_ROUNDS", "SEED", "TARGET_ROUND_S", "Calibration",
-           "calibrate", "failure_message", "measure", "release_cuda_memory", "seed_everything",
+           "calibrate", "failure_message", "measure", "release_cuda_memory",
            "teardown", "time_rounds"]
 
 TARGET_ROUND_S = 2e-3  # 2 ms rounds: perf_counter (~100 ns) and a CUDA sync (~10 us) vanish
 MAX_CALLS_PER_ROUND = 1 << 20
 MAX_CALIBRATION_GROWTH = 10  # grow calls per round at most tenfold per step
 MAX_ROUNDS = 10_000
-SEED = 0
+SEED = DEFAULT_SEED
 
 
 @dataclass(frozen=True)
@@ -46,13 +45,6 @@ class Calibration:
 
     calls_per_round: int
     round_s: float
-
-
-def seed_everything(seed: int = SEED) -> None:
-    """Python, NumPy and torch (all devices) generators, so every run builds the same data."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def timed_round(run: Callable[[], Any], calls: int, clock: Clock) -> float:

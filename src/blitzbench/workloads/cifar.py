@@ -10,6 +10,7 @@ files' MD5s. Each class carries a colour and stripe signal, so LeNet can learn i
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import shutil
@@ -35,11 +36,13 @@ __all__ = [
     "TRAIN_COUNT",
     "DataSource",
     "SyntheticCIFAR10",
+    "available_cores",
     "default_cache_dir",
     "make_loader",
     "next_batch",
     "resolve_data_source",
     "stop_workers",
+    "tutorial_split",
     "tutorial_transform",
     "unnormalize",
     "write_synthetic_cifar10",
@@ -139,6 +142,21 @@ class DataSource:
                                 f"{_fix_hint(self)}")
 
 
+@functools.lru_cache(maxsize=4)
+def tutorial_split(source: DataSource, train: bool) -> Dataset:
+    """The train or test split with the tutorial's transform, read once per process and
+    shared by the claims, the benchmarks and the profiler."""
+    return source.dataset(train=train, transform=tutorial_transform())
+
+
+def available_cores() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "blitzbench"))
 
@@ -215,7 +233,7 @@ def check_loader_args(batch_size: int, num_workers: int) -> None:
     """Batch size and worker count a user passed; a bad one is a one-line UsageError."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch size {batch_size!r} is invalid: use a positive integer")
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     limit = MAX_WORKERS_PER_CORE * cores
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
         raise UsageError(f"num_workers {num_workers!r} is invalid: use 0 (load in the main "

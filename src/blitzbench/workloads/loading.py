@@ -10,29 +10,27 @@ the device without blocking, as a GPU training loop would.
 
 from __future__ import annotations
 
-import functools
-import os
 import statistics
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
 
 from blitzbench.timing.clocks import synchronize
 from blitzbench.workloads.catalog import Case, Workload, make_case
 from blitzbench.workloads.cifar import (
     DataSource,
+    available_cores,
     check_loader_args,
     make_loader,
     next_batch,
     stop_workers,
-    tutorial_transform,
+    tutorial_split,
 )
 
-__all__ = ["BATCH_SIZES", "IMAGES_PER_ROUND", "available_cores", "best_worker_counts",
-           "cases", "loader_case", "train_set", "worker_sweep"]
+__all__ = ["BATCH_SIZES", "IMAGES_PER_ROUND", "best_worker_counts", "cases", "loader_case",
+           "worker_sweep"]
 
 BATCH_SIZES = (4, 64)  # the tutorial's, and a typical GPU batch
 TUTORIAL_WORKERS = 2
@@ -43,14 +41,6 @@ LOADER_WARMUP = 1  # the first pass also pulls the data set into the page cache
 SEED = 0
 
 
-def available_cores() -> int:
-    """Cores this process may run on (affinity-aware where the OS tells)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def worker_sweep(cores: int) -> list[int]:
     """0, 1, 2, 4, ... up to ``cores``, which is always included."""
     counts, workers = [0], 1
@@ -58,12 +48,6 @@ def worker_sweep(cores: int) -> list[int]:
         counts.append(workers)
         workers *= 2
     return [*counts, cores] if cores > 0 else counts
-
-
-@functools.lru_cache(maxsize=2)
-def train_set(data: DataSource) -> Dataset:
-    """The training split with the tutorial's transform, read once per process."""
-    return data.dataset(train=True, transform=tutorial_transform())
 
 
 def loader_case(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
@@ -79,7 +63,7 @@ def loader_case(device: torch.device, data: DataSource, batch_size: int, num_wor
 
 def build_loader(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
                  images: int) -> Workload:
-    dataset = train_set(data)
+    dataset = tutorial_split(data, True)
     pin = device.type == "cuda"
     batches = max(1, images // batch_size)
     first_batch_s: list[float] = []

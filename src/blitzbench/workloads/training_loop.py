@@ -13,13 +13,15 @@ import torch
 from blitzbench.workloads.catalog import Case, Workload, make_case
 from blitzbench.workloads.cifar import (
     DataSource,
+    available_cores,
     check_loader_args,
     make_loader,
     next_batch,
     stop_workers,
+    tutorial_split,
 )
 from blitzbench.workloads.lenet import make_train_step
-from blitzbench.workloads.loading import IMAGES_PER_ROUND, available_cores, train_set
+from blitzbench.workloads.loading import IMAGES_PER_ROUND
 
 __all__ = ["TUTORIAL_BATCH_SIZE", "TUTORIAL_WORKERS", "cases", "loop_case"]
 
@@ -32,7 +34,7 @@ SEED = 0
 
 def build_loop(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
                images: int) -> Workload:
-    dataset = train_set(data)
+    dataset = tutorial_split(data, True)
     train = make_train_step(device, seed=SEED)
     pin = device.type == "cuda"
     batches = max(1, images // batch_size)
