@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Reference run on a GPU machine whose Python already has torch, torchvision, pytest,
 # pytest-benchmark, rich, matplotlib and tensorboard (offline: nothing is downloaded).
-# Installs blitzbench without dependencies, runs every capability on every device found,
+# Installs blitzbench without dependencies, runs the chosen steps on every device found,
 # and packs the reports folder into $OUT/reports.tgz with a log beside it.
 #   usage: OUT=/some/dir bash scripts/gpu-reference.sh
+#          OUT=/some/dir STEPS="accept validation" ACCEPT_LIMIT=420 bash scripts/gpu-reference.sh
+# Steps, in the order given by $STEPS (default: checks benchmarks profile accept):
+#   checks      pytest checks, junit in reports/checks-junit.xml
+#   benchmarks  pytest benchmarks at $BENCH_LEVEL (default full), JSON in reports/benchmarks.json
+#   profile     blitzbench profile on every device
+#   accept      blitzbench accept --level $ACCEPT_LEVEL (default full) --save-baseline
+#   validation  the CUDA-event cross-check of the suite's timer (tests/test_timing_validation.py)
+#   compile     the torch.compile benchmarks on CUDA (marked slow, full level only)
+# Each step has a limit in seconds ($CHECKS_LIMIT, $BENCH_LIMIT, ...); a limit of 0 skips it.
+# A step past its limit gets SIGINT, so blitzbench keeps what finished (exit 130).
 set -uo pipefail
 OUT=${OUT:?set OUT to the folder that receives the results}
 cd "$(dirname "$0")/.."
@@ -11,10 +21,12 @@ export PYTHONUNBUFFERED=1
 export BLITZBENCH_REPORTS="$PWD/reports"
 export BLITZBENCH_CACHE="${BLITZBENCH_CACHE:-/tmp/blitzbench-cache}"
 PY=${PYTHON:-python3}
+STEPS=${STEPS:-checks benchmarks profile accept}
 mkdir -p "$OUT" reports
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, never stop the script
     local name=$1 limit=$2; shift 2
+    if [ "$limit" -le 0 ]; then echo "=== $name: skipped (limit 0)"; return; fi
     local start=$SECONDS
     echo "=== $name (limit ${limit}s): $*"
     timeout --signal=INT --kill-after=15 "$limit" "$@"
@@ -22,18 +34,32 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, never stop the 
     tar czf "$OUT/reports.tgz" reports  # after every step: a cut-off run still returns
 }
 
+run_step() {
+    case $1 in
+        checks) step checks "${CHECKS_LIMIT:-90}" "$PY" -m pytest checks -q -p no:cacheprovider \
+            --junitxml=reports/checks-junit.xml ;;
+        benchmarks) step benchmarks "${BENCH_LIMIT:-200}" "$PY" -m pytest benchmarks -q \
+            -p no:cacheprovider --blitz-level "${BENCH_LEVEL:-full}" \
+            --benchmark-json=reports/benchmarks.json --benchmark-columns=median,iqr,rounds \
+            -m "${BENCH_MARKS:-not slow}" ;;
+        profile) step profile "${PROFILE_LIMIT:-60}" blitzbench profile --device all ;;
+        accept) step accept "${ACCEPT_LIMIT:-420}" blitzbench accept \
+            --level "${ACCEPT_LEVEL:-full}" --save-baseline ;;
+        validation) step validation "${VALIDATION_LIMIT:-60}" "$PY" -m pytest -q \
+            -p no:cacheprovider tests/test_timing_validation.py -k cuda \
+            --junitxml=reports/validation-junit.xml ;;
+        compile) step compile "${COMPILE_LIMIT:-180}" "$PY" -m pytest -q -p no:cacheprovider \
+            benchmarks/test_lenet.py --device cuda --blitz-level full -m slow \
+            --benchmark-json=reports/compile.json --benchmark-columns=median,iqr,rounds ;;
+        *) echo "=== unknown step '$1': use checks benchmarks profile accept validation compile" ;;
+    esac
+}
+
 {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     "$PY" -m pip install -q --no-deps --no-build-isolation -e . || exit 1
     "$PY" -c "import torch, blitzbench; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
-    step checks "${CHECKS_LIMIT:-90}" "$PY" -m pytest checks -q -p no:cacheprovider \
-        --junitxml=reports/checks-junit.xml
-    step benchmarks "${BENCH_LIMIT:-200}" "$PY" -m pytest benchmarks -q -p no:cacheprovider \
-        --blitz-level "${BENCH_LEVEL:-full}" --benchmark-json=reports/benchmarks.json \
-        --benchmark-columns=median,iqr,rounds -m "${BENCH_MARKS:-not slow}"
-    [ "${PROFILE_LIMIT:-60}" -gt 0 ] && step profile "${PROFILE_LIMIT:-60}" blitzbench profile --device all
-    step accept "${ACCEPT_LIMIT:-200}" blitzbench accept --level "${ACCEPT_LEVEL:-full}" \
-        --save-baseline
+    for name in $STEPS; do run_step "$name"; done
 } 2>&1 | tee "$OUT/gpu-reference.log"
 
 tar czf "$OUT/reports.tgz" reports

@@ -97,9 +97,12 @@ def run_folder(tmp_path: Path) -> Path:
 
 def test_accepted_run_writes_results_and_junit(tmp_path, fake_steps, capsys):
     assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "ACCEPTED" in out and "lenet-floor" in out
+    assert "time: claims " in err and "slowest case lenet.train_step on cpu (batch_size=" in err
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert all(r["wall_s"] >= 0 for r in results["benchmarks"])
+    assert set(results["acceptance"]["step_s"]) == {"claims", "benchmarks", "profile"}
     assert results["complete"] is True and results["command"] == "accept"
     acceptance = results["acceptance"]
     assert acceptance["verdict"] == "ACCEPTED" and acceptance["level"] == "quick"

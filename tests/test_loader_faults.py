@@ -131,3 +131,5 @@ def test_the_run_goes_on_after_an_out_of_memory_case(tmp_path: Path) -> None:
     assert [r["benchmark"] for r in saved] == ["lenet.train_step", after.benchmark]
     assert "CUDA out of memory at batch 65536" in saved[0]["error"]
     assert saved[1]["error"] is None and saved[1]["median_s"] > 0
+    assert all(r["wall_s"] >= 0 for r in saved)  # what each case cost the run
+    assert saved[1]["wall_s"] >= saved[1]["median_s"] * saved[1]["rounds"]

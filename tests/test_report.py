@@ -17,7 +17,7 @@ import pytest
 from blitzbench.cli import main
 from blitzbench.report.benchmarks import BenchmarkRow, benchmark_blocks
 from blitzbench.report.command import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER, render_run
-from blitzbench.report.document import Table
+from blitzbench.report.document import Heading, Paragraph, Table
 from blitzbench.report.formatting import fmt_bytes, fmt_duration_s, fmt_number
 from blitzbench.report.plots import (
     bandwidth_plot,
@@ -26,6 +26,7 @@ from blitzbench.report.plots import (
     render_plots,
     speedup_plot,
 )
+from blitzbench.report.run_time import family_times, run_time_blocks, slowest_cases
 from blitzbench.runs import FORMAT_VERSION, write_json_atomic
 from blitzbench.timing.measurement import Measurement
 
@@ -79,7 +80,8 @@ def _fake_results(tmp_reports: Path, **overrides: Any) -> dict[str, Any]:
                                   "driver": "1.0"}]},
         "data_source": {"kind": "synthetic", "root": "/cache/synthetic-cifar10"},
         "claims": claims,
-        "benchmarks": [m.to_json() for m in _fake_measurements()],
+        "benchmarks": [{**m.to_json(), "wall_s": 0.5 + index}  # case k took 0.5 + k s
+                       for index, m in enumerate(_fake_measurements())],
         "profiles": [{"device": "cpu", "workload": "train_step", "trace_dir": trace_dir,
                       "summary": {"cpu_ms_per_step": 2.5, "peak_memory_bytes": {"cpu": 4096},
                                   "top_cpu_operators": [{"name": "aten::mm",
@@ -87,6 +89,8 @@ def _fake_results(tmp_reports: Path, **overrides: Any) -> dict[str, Any]:
                                                          "self_ms_per_step": 0.5,
                                                          "share": 0.4}]}}],
         "acceptance": {"verdict": "REJECTED", "level": "quick", "spec": "default",
+                       "wall_s": 400.0,
+                       "step_s": {"claims": 20.0, "benchmarks": 360.0, "profile": 15.0},
                        "rules": [{"rule": "lenet-speedup", "metric": "lenet.cuda_speedup",
                                   "device": "cuda:0", "op": ">=", "bound": 1.0,
                                   "bound_kind": "absolute", "measured": 0.8, "unit": "x",
@@ -143,6 +147,30 @@ def test_benchmark_tables_show_median_iqr_rounds_noisy_and_errors() -> None:
     assert sum(len(t.rows) for t in tables) == len(rows)
 
 
+def test_run_time_adds_up_per_family_and_names_the_slowest_cases(tmp_path: Path) -> None:
+    records = _fake_results(tmp_path)["benchmarks"]
+    families = family_times(records)
+    assert sum(f.wall_s for f in families) == pytest.approx(sum(r["wall_s"] for r in records))
+    assert sum(f.cases for f in families) == len(records)
+    assert [f.wall_s for f in families] == sorted((f.wall_s for f in families), reverse=True)
+    # the fake cases took 0.5 + k s, so the last five recorded are the slowest
+    assert [r["wall_s"] for r in slowest_cases(records)] == [
+        r["wall_s"] for r in reversed(records[-5:])]
+    heading, steps, by_family, slowest = run_time_blocks(_fake_results(tmp_path / "b"))
+    assert isinstance(heading, Heading) and isinstance(steps, Paragraph)
+    assert steps.text.startswith("The run took 400 s (claims 20 s, benchmarks 360 s, profile")
+    assert isinstance(by_family, Table) and len(by_family.rows) == len(families)
+    assert isinstance(slowest, Table) and len(slowest.rows) == 5
+
+
+def test_run_time_section_is_absent_without_wall_times(tmp_path: Path) -> None:
+    results = _fake_results(tmp_path)
+    results["benchmarks"] = [{k: v for k, v in r.items() if k != "wall_s"}
+                             for r in results["benchmarks"]]
+    assert run_time_blocks(results) == []
+    assert run_time_blocks({"benchmarks": [{"wall_s": True}, "junk"]}) == []
+
+
 # --- plots --------------------------------------------------------------------------------
 
 
@@ -187,7 +215,7 @@ def test_render_plots_writes_png_files(tmp_path: Path) -> None:
 def test_markdown_has_every_section(rendered: Path) -> None:
     text = (rendered / MARKDOWN_FILE).read_text()
     for heading in ("## Acceptance verdict", "## Environment", "## Claim matrix", "## Plots",
-                    "## Benchmarks", "## Profiler captures"):
+                    "## Benchmarks", "## Profiler captures", "## Where the time went"):
         assert heading in text
     assert "synthetic CIFAR-10" in text and "Fake GPU" in text and "92400" in text
     assert "| `tensors.rand_range` | HOLDS | HOLDS | HOLDS |" in text

@@ -147,8 +147,9 @@ def _check_record(record: Any, where: str) -> None:
         raise UsageError(f"{where}: error must be a string or null")
     if error is None:
         _check_number(record.get("median_s"), f"{where}: median_s", MAX_SECONDS, positive=True)
-    if record.get("iqr_s") is not None:
-        _check_number(record.get("iqr_s"), f"{where}: iqr_s", MAX_SECONDS)
+    for key in ("iqr_s", "wall_s"):
+        if record.get(key) is not None:
+            _check_number(record.get(key), f"{where}: {key}", MAX_SECONDS)
     if not isinstance(record.get("noisy", False), bool):
         raise UsageError(f"{where}: noisy must be true or false")
     extra = record.get("extra", {})

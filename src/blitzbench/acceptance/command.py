@@ -33,6 +33,8 @@ from blitzbench.devices import device_label, parse_devices
 from blitzbench.environment import fingerprint
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
 from blitzbench.options import add_data_root, add_device, add_out
+from blitzbench.report.formatting import fmt_params
+from blitzbench.report.run_time import slowest_cases
 from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
 from blitzbench.workloads.cifar import DataSource, resolve_data_source
 
@@ -165,4 +167,17 @@ def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
     title = f"blitzbench accept (level {level}, spec {Path(spec.path).name}, " \
             f"{elapsed_s:.0f} s)"
     print_verdict(rows, outcome, title)
+    print(_time_line(recorder.data), file=sys.stderr)
     print(f"run folder: {recorder.folder}", file=sys.stderr)
+
+
+def _time_line(results: dict[str, Any]) -> str:
+    """Seconds per step and the slowest case: what to trim when a level runs too long."""
+    steps = results["acceptance"]["step_s"]
+    line = "time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items())
+    timed = [r for r in results.get("benchmarks") or [] if "wall_s" in r]
+    if timed:
+        (slowest,) = slowest_cases(timed, count=1)
+        line += (f"; slowest case {slowest['benchmark']} on {slowest['device']} "
+                 f"({fmt_params(slowest['params'])}) {slowest['wall_s']:.1f} s")
+    return line

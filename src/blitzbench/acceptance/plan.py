@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,11 +109,16 @@ def run_claims(device_spec: str, data: DataSource) -> list[dict[str, Any]]:
 def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
                    judged: Callable[[Case], bool] = lambda case: True) -> None:
     """Measure each case, re-measuring a noisy one once when a rule judges its figures;
-    save after each."""
+    save after each, with the wall seconds the case took (``wall_s``)."""
     recorder.set("benchmarks", recorder.data.get("benchmarks", []))
     for case in cases:
         advance(f"{case.benchmark} {case.device}")
+        started = time.perf_counter()
         measurement = measure_with_retry(case, retry=judged(case))
+        # what the case cost the run (build, warm-up, calibration, a re-measure): the
+        # figure to size a level by, which the timed rounds alone do not give
+        wall_s = round(time.perf_counter() - started, 3)
+        measurement = dataclasses.replace(measurement, wall_s=wall_s)
         recorder.extend("benchmarks", [measurement.to_json()])
 
 

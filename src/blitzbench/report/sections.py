@@ -18,6 +18,7 @@ from blitzbench.report.document import (
 )
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
 from blitzbench.report.profiles import profile_blocks
+from blitzbench.report.run_time import run_time_blocks
 
 __all__ = ["STATUS_TONES", "VERDICT_TONES", "build_document"]
 
@@ -37,7 +38,7 @@ ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", 
 def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
                    link_prefix: str, logdir: str = "reports/profiler") -> Document:
     """Every section that has data, in the order a reader wants them: the verdict first,
-    then where the run happened, then the evidence."""
+    then where the run happened, then the evidence, last what the run cost in time."""
     rows = rows_from_results(results)
     evidence: list[Block] = [*_claim_blocks(results.get("claims") or [])]
     if figures:
@@ -45,6 +46,7 @@ def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
     evidence += benchmark_blocks(rows)
     evidence += profile_blocks([p for p in results.get("profiles") or []
                                 if isinstance(p, Mapping)], link_prefix, logdir)
+    evidence += run_time_blocks(results)
     verdict = _acceptance_blocks(results.get("acceptance"))
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "

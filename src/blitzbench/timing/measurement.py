@@ -36,6 +36,8 @@ class Measurement:
     ``extra`` holds the rates a reader wants (``images_per_s``, ``gb_per_s``,
     ``fraction_of_peak``); ``error`` records a case that could not run (CUDA out of
     memory at a large batch, a worker that died) as a result rather than a crash.
+    ``wall_s`` is what the case cost the run that measured it (build, warm-up,
+    calibration, rounds, a re-measure): bookkeeping for sizing a run, never a figure.
     """
 
     benchmark: str
@@ -44,6 +46,7 @@ class Measurement:
     times_s: tuple[float, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    wall_s: float | None = None
 
     @property
     def rounds(self) -> int:
@@ -65,9 +68,9 @@ class Measurement:
         return {"benchmark": self.benchmark, "device": self.device,
                 "params": dict(self.params), "median_s": self.median_s, "iqr_s": self.iqr_s,
                 "rounds": self.rounds, "noisy": self.noisy, "extra": dict(self.extra),
-                "error": self.error}
+                "error": self.error, "wall_s": self.wall_s}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], times_s: Sequence[float] = ()) -> Measurement:
         return cls(data["benchmark"], data["device"], data.get("params", {}), tuple(times_s),
-                   data.get("extra", {}), data.get("error"))
+                   data.get("extra", {}), data.get("error"), data.get("wall_s"))
