@@ -11,7 +11,7 @@ import torch
 from blitzbench.errors import DeviceError, UsageError
 from blitzbench.timing import peaks
 from blitzbench.timing.rates import derived_rates
-from blitzbench.timing.runner import calibrate, measure
+from blitzbench.timing.runner import LONG_CALL_S, calibrate, measure, time_rounds
 from blitzbench.workloads import catalog, lenet_bench, loading, tensor_ops
 from blitzbench.workloads.catalog import Case, Workload
 from blitzbench.workloads.cifar import DataSource
@@ -161,6 +161,27 @@ def test_calibration_grows_calls_until_a_round_is_long_enough():
     calibration = calibrate(lambda: None, time.perf_counter, target_round_s=1e-3)
     assert calibration.calls_per_round > 100
     assert calibration.round_s >= 1e-3
+
+
+def test_a_long_warm_up_call_stands_in_for_the_calibration_call():
+    calls: list[int] = []
+
+    def run() -> None:
+        calls.append(1)
+        time.sleep(LONG_CALL_S)
+
+    times, per_round = time_rounds(run, time.perf_counter, min_rounds=3, max_time_s=0.0,
+                                   warmup=1)
+    assert per_round == 1 and len(times) == 3
+    assert len(calls) == 4  # one warm-up, no calibration call, three timed rounds
+
+
+def test_a_short_warm_up_call_still_calibrates():
+    calls: list[int] = []
+    times, per_round = time_rounds(lambda: calls.append(1), time.perf_counter, min_rounds=3,
+                                   max_time_s=0.0, warmup=1)
+    assert per_round > 100 and len(times) == 3
+    assert len(calls) > 1 + 3 * per_round  # the calibration rounds ran
 
 
 def test_measure_times_a_known_sleep():

@@ -28,7 +28,8 @@ from blitzbench.timing.measurement import Measurement
 from blitzbench.timing.rates import derived_rates
 from blitzbench.workloads.catalog import Case, Workload
 
-__all__ = ["MAX_CALLS_PER_ROUND", "MAX_ROUNDS", "SEED", "TARGET_ROUND_S", "Calibration",
+__all__ = ["LONG_CALL_S", "MAX_CALLS_PER_ROUND", "MAX_ROUNDS", "SEED", "TARGET_ROUND_S",
+           "Calibration",
            "calibrate", "failure_message", "measure", "release_cuda_memory",
            "teardown", "time_rounds"]
 
@@ -36,6 +37,9 @@ TARGET_ROUND_S = 2e-3  # 2 ms rounds: perf_counter (~100 ns) and a CUDA sync (~1
 MAX_CALLS_PER_ROUND = 1 << 20
 MAX_CALIBRATION_GROWTH = 10  # grow calls per round at most tenfold per step
 MAX_ROUNDS = 10_000
+#: A warm-up call this long settles calls per round at one: a warm call would have to be
+#: 50 times faster than the one before it to fall under TARGET_ROUND_S.
+LONG_CALL_S = 50 * TARGET_ROUND_S
 SEED = DEFAULT_SEED
 
 
@@ -75,10 +79,17 @@ def rounds_for(calibration: Calibration, min_rounds: int, max_time_s: float) -> 
 
 def time_rounds(run: Callable[[], Any], clock: Clock, *, min_rounds: int, max_time_s: float,
                 warmup: int) -> tuple[tuple[float, ...], int]:
-    """Warm up, calibrate, then per-call times of each round, and the calls per round."""
-    for _ in range(warmup):
+    """Warm up, calibrate, then per-call times of each round, and the calls per round.
+
+    The last warm-up call is timed: when it lasts :data:`LONG_CALL_S` or more, one call
+    per round is already certain and the calibration call is skipped (a DataLoader pass
+    over 8192 images takes seconds; a second untimed pass would only cost the run time).
+    """
+    for _ in range(warmup - 1):
         run()
-    calibration = calibrate(run, clock)
+    last_warmup_s = timed_round(run, 1, clock) if warmup > 0 else 0.0
+    calibration = (Calibration(1, last_warmup_s) if last_warmup_s >= LONG_CALL_S
+                   else calibrate(run, clock))
     rounds = rounds_for(calibration, min_rounds, max_time_s)
     calls = calibration.calls_per_round
     times = tuple(timed_round(run, calls, clock) / calls for _ in range(rounds))
