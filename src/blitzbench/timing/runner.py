@@ -83,7 +83,7 @@ def time_rounds(run: Callable[[], Any], clock: Clock, *, min_rounds: int, max_ti
 
     The last warm-up call is timed: when it lasts :data:`LONG_CALL_S` or more, one call
     per round is already certain and the calibration call is skipped (a DataLoader pass
-    over 8192 images takes seconds; a second untimed pass would only cost the run time).
+    over thousands of images takes seconds; a second untimed pass would only cost the run time).
     """
     for _ in range(warmup - 1):
         run()
