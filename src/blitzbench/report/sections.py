@@ -17,6 +17,7 @@ from blitzbench.report.document import (
     Table,
 )
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
+from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.run_time import run_time_blocks
 
@@ -43,6 +44,7 @@ def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
     evidence: list[Block] = [*_claim_blocks(results.get("claims") or [])]
     if figures:
         evidence += [Heading(2, "Plots", "plots"), *figures]
+    evidence += loop_bound_blocks(rows)
     evidence += benchmark_blocks(rows)
     evidence += profile_blocks([p for p in results.get("profiles") or []
                                 if isinstance(p, Mapping)], link_prefix, logdir)

@@ -1,0 +1,134 @@
+"""What bounds the tutorial's training loop: its DataLoader, its step, or neither.
+
+A run measures the loop (``training_loop.epoch_slice``) and, separately, its two parts at
+the same batch size, worker count and device: the DataLoader alone (``loading.dataloader``)
+and the eager LeNet step alone (``lenet.train_step``). From the parts follow two bounds on
+the loop's images/s:
+
+- overlapped, ``min(loader, step)``: workers prepare the next batch while the step runs,
+  so the slower part sets the pace;
+- serial, ``1 / (1/loader + 1/step)``: the parts take turns.
+
+A loop near the overlapped bound is bound by its slower part (a faster GPU will not help a
+loader-bound loop); one near the serial bound is not overlapping; one well below the serial
+bound loses time to something neither part shows alone, such as the main process's
+intra-op threads and the worker processes competing for the same cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from blitzbench.report.benchmarks import BenchmarkRow
+from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
+from blitzbench.report.formatting import fmt_number
+
+__all__ = ["NEAR_BOUND_FRACTION", "LoopBound", "loop_bound_blocks", "loop_bounds"]
+
+LOOP_BENCHMARK = "training_loop.epoch_slice"
+LOADER_BENCHMARK = "loading.dataloader"
+STEP_BENCHMARK = "lenet.train_step"
+STEP_VARIANT = "eager"  # the tutorial's step
+THREADS_PARAM = "torch_threads"  # the loop run with a pinned intra-op thread count
+RATE = "images_per_s"
+#: A loop within 10% of a bound is "at" it: the noise threshold blitzbench flags figures at.
+NEAR_BOUND_FRACTION = 0.9
+HEADER = ("device", "batch", "workers", "loop", "loader alone", "step alone",
+          "overlapped bound", "serial bound", "loop / overlapped", "what bounds it",
+          "loop, 1 thread")
+
+
+@dataclass(frozen=True)
+class LoopBound:
+    """One measured loop beside its parts, all in images/s."""
+
+    device: str
+    batch_size: int
+    num_workers: int
+    loop_rate: float
+    loader_rate: float
+    step_rate: float
+    single_thread_rate: float | None = None
+
+    @property
+    def overlapped_bound(self) -> float:
+        return min(self.loader_rate, self.step_rate)
+
+    @property
+    def serial_bound(self) -> float:
+        return 1.0 / (1.0 / self.loader_rate + 1.0 / self.step_rate)
+
+    @property
+    def slower_part(self) -> str:
+        return "loader" if self.loader_rate < self.step_rate else "step"
+
+    @property
+    def diagnosis(self) -> str:
+        if self.loop_rate >= NEAR_BOUND_FRACTION * self.overlapped_bound:
+            return f"{self.slower_part}-bound (the parts overlap)"
+        if self.loop_rate >= self.serial_bound / NEAR_BOUND_FRACTION:
+            return f"partly overlapped (the {self.slower_part} is the slower part)"
+        if self.loop_rate >= NEAR_BOUND_FRACTION * self.serial_bound:
+            return "serial (loader and step take turns)"
+        return "contention: slower than loader and step one after the other"
+
+    @property
+    def contended(self) -> bool:
+        return self.loop_rate < NEAR_BOUND_FRACTION * self.serial_bound
+
+
+def loop_bounds(rows: Sequence[BenchmarkRow]) -> list[LoopBound]:
+    """Every measured loop whose loader and step were measured in the same run."""
+    found = []
+    for loop in (r for r in rows if r.benchmark == LOOP_BENCHMARK and r.ok
+                 and THREADS_PARAM not in r.params):
+        batch, workers = loop.params.get("batch_size"), loop.params.get("num_workers")
+        loader = _rate(rows, LOADER_BENCHMARK, loop.device, batch_size=batch,
+                       num_workers=workers)
+        step = _rate(rows, STEP_BENCHMARK, loop.device, batch_size=batch,
+                     variant=STEP_VARIANT)
+        single = _rate(rows, LOOP_BENCHMARK, loop.device, batch_size=batch,
+                       num_workers=workers, **{THREADS_PARAM: 1})
+        loop_rate = loop.figure(RATE)
+        if loop_rate and loader and step:
+            found.append(LoopBound(loop.device, int(batch), int(workers), loop_rate, loader,
+                                   step, single))
+    return found
+
+
+def _rate(rows: Sequence[BenchmarkRow], benchmark: str, device: str,
+          **params: object) -> float | None:
+    for row in rows:
+        if (row.benchmark == benchmark and row.device == device and row.ok
+                and all(row.params.get(k) == v for k, v in params.items())):
+            return row.figure(RATE)
+    return None
+
+
+def loop_bound_blocks(rows: Sequence[BenchmarkRow]) -> list[Block]:
+    bounds = loop_bounds(rows)
+    if not bounds:
+        return []
+    contended = [b for b in bounds if b.contended]
+    summary = ("The loop is measured whole and in parts (its DataLoader alone, its step "
+               "alone) at the same batch size, workers and device.")
+    if contended:
+        summary += (f" {len(contended)} of {len(bounds)} loops run slower than their parts "
+                    f"one after the other: look for cores shared by intra-op threads and "
+                    f"DataLoader workers (torch.set_num_threads, fewer workers; the last "
+                    f"column is the loop with one intra-op thread, where measured).")
+    table_rows = tuple(_cells(b) for b in bounds)
+    return [Heading(2, "What bounds the training loop", "loop-bounds"),
+            Paragraph(summary, "warn" if contended else ""),
+            Table(HEADER, table_rows, frozenset({*range(1, 9), 10}), caption="images/s")]
+
+
+def _cells(bound: LoopBound) -> tuple[Cell, ...]:
+    return (Cell(bound.device), Cell(str(bound.batch_size)), Cell(str(bound.num_workers)),
+            Cell(fmt_number(bound.loop_rate)), Cell(fmt_number(bound.loader_rate)),
+            Cell(fmt_number(bound.step_rate)), Cell(fmt_number(bound.overlapped_bound)),
+            Cell(fmt_number(bound.serial_bound)),
+            Cell(f"{bound.loop_rate / bound.overlapped_bound:.2f}"),
+            Cell(bound.diagnosis, "bad" if bound.contended else ""),
+            Cell(fmt_number(bound.single_thread_rate)))
