@@ -6,6 +6,8 @@ one-thread case is measured for real on the CPU.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -59,6 +61,16 @@ def test_the_step_bound_loop_and_the_one_thread_column() -> None:
     assert isinstance(paragraph, Paragraph) and paragraph.tone == "warn"
     assert "1 of 1 loops run slower than their parts" in paragraph.text
     assert isinstance(table, Table) and [c.text for c in table.rows[0]][-1] == "700"
+
+
+def test_a_noisy_part_is_said_beside_the_diagnosis() -> None:
+    rows = _parts(1550.0)
+    rows[1] = dataclasses.replace(rows[1], noisy=True)  # the loader alone
+    (bound,) = loop_bounds(rows)
+    assert bound.noisy and not loop_bounds(_parts(1550.0))[0].noisy
+    table = loop_bound_blocks(rows)[-1]
+    assert isinstance(table, Table)
+    assert table.rows[0][9].text.endswith("(noisy figures: read with care)")
 
 
 def test_no_section_without_both_parts() -> None:

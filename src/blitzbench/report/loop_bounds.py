@@ -50,6 +50,7 @@ class LoopBound:
     loader_rate: float
     step_rate: float
     single_thread_rate: float | None = None
+    noisy: bool = False  # some figure behind it has IQR/median above the noise threshold
 
     @property
     def overlapped_bound(self) -> float:
@@ -84,26 +85,25 @@ def loop_bounds(rows: Sequence[BenchmarkRow]) -> list[LoopBound]:
     for loop in (r for r in rows if r.benchmark == LOOP_BENCHMARK and r.ok
                  and THREADS_PARAM not in r.params):
         batch, workers = loop.params.get("batch_size"), loop.params.get("num_workers")
-        loader = _rate(rows, LOADER_BENCHMARK, loop.device, batch_size=batch,
+        loader = _find(rows, LOADER_BENCHMARK, loop.device, batch_size=batch,
                        num_workers=workers)
-        step = _rate(rows, STEP_BENCHMARK, loop.device, batch_size=batch,
+        step = _find(rows, STEP_BENCHMARK, loop.device, batch_size=batch,
                      variant=STEP_VARIANT)
-        single = _rate(rows, LOOP_BENCHMARK, loop.device, batch_size=batch,
+        single = _find(rows, LOOP_BENCHMARK, loop.device, batch_size=batch,
                        num_workers=workers, **{THREADS_PARAM: 1})
-        loop_rate = loop.figure(RATE)
-        if loop_rate and loader and step:
-            found.append(LoopBound(loop.device, int(batch), int(workers), loop_rate, loader,
-                                   step, single))
+        rates = [r.figure(RATE) if r else None for r in (loop, loader, step)]
+        if all(rates):
+            noisy = any(r.noisy for r in (loop, loader, step, single) if r)
+            found.append(LoopBound(loop.device, int(batch), int(workers), *rates,
+                                   single.figure(RATE) if single else None, noisy))
     return found
 
 
-def _rate(rows: Sequence[BenchmarkRow], benchmark: str, device: str,
-          **params: object) -> float | None:
-    for row in rows:
-        if (row.benchmark == benchmark and row.device == device and row.ok
-                and all(row.params.get(k) == v for k, v in params.items())):
-            return row.figure(RATE)
-    return None
+def _find(rows: Sequence[BenchmarkRow], benchmark: str, device: str,
+          **params: object) -> BenchmarkRow | None:
+    return next((row for row in rows
+                 if row.benchmark == benchmark and row.device == device and row.ok
+                 and all(row.params.get(k) == v for k, v in params.items())), None)
 
 
 def loop_bound_blocks(rows: Sequence[BenchmarkRow]) -> list[Block]:
@@ -130,5 +130,6 @@ def _cells(bound: LoopBound) -> tuple[Cell, ...]:
             Cell(fmt_number(bound.step_rate)), Cell(fmt_number(bound.overlapped_bound)),
             Cell(fmt_number(bound.serial_bound)),
             Cell(f"{bound.loop_rate / bound.overlapped_bound:.2f}"),
-            Cell(bound.diagnosis, "bad" if bound.contended else ""),
+            Cell(bound.diagnosis + (" (noisy figures: read with care)" if bound.noisy else ""),
+                 "bad" if bound.contended else "warn" if bound.noisy else ""),
             Cell(fmt_number(bound.single_thread_rate)))
