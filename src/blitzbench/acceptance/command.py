@@ -34,7 +34,7 @@ from blitzbench.environment import fingerprint
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
 from blitzbench.options import add_data_root, add_device, add_out
 from blitzbench.report.formatting import fmt_params
-from blitzbench.report.run_time import slowest_cases
+from blitzbench.report.run_time import slowest_cases, timed_records
 from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
 from blitzbench.workloads.cifar import DataSource, resolve_data_source
 
@@ -175,7 +175,7 @@ def _time_line(results: dict[str, Any]) -> str:
     """Seconds per step and the slowest case: what to trim when a level runs too long."""
     steps = results["acceptance"]["step_s"]
     line = "time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items())
-    timed = [r for r in results.get("benchmarks") or [] if "wall_s" in r]
+    timed = timed_records(results)
     if timed:
         (slowest,) = slowest_cases(timed, count=1)
         line += (f"; slowest case {slowest['benchmark']} on {slowest['device']} "

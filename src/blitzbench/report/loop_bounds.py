@@ -17,21 +17,27 @@ intra-op threads and the worker processes competing for the same cores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from blitzbench.acceptance.metrics import (
+    BATCH_PARAM,
+    LENET_EAGER,
+    LENET_STEP_BENCHMARK,
+    LOADER_BENCHMARK,
+    RATE_FIELD,
+    WORKERS_PARAM,
+)
 from blitzbench.report.benchmarks import BenchmarkRow
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
 from blitzbench.report.formatting import fmt_number
 
 __all__ = ["NEAR_BOUND_FRACTION", "LoopBound", "loop_bound_blocks", "loop_bounds"]
 
+#: Names in workloads/training_loop.py (the others come from acceptance/metrics.py).
 LOOP_BENCHMARK = "training_loop.epoch_slice"
-LOADER_BENCHMARK = "loading.dataloader"
-STEP_BENCHMARK = "lenet.train_step"
-STEP_VARIANT = "eager"  # the tutorial's step
 THREADS_PARAM = "torch_threads"  # the loop run with a pinned intra-op thread count
-RATE = "images_per_s"
 #: A loop within 10% of a bound is "at" it: the noise threshold blitzbench flags figures at.
 NEAR_BOUND_FRACTION = 0.9
 HEADER = ("device", "batch", "workers", "loop", "loader alone", "step alone",
@@ -84,23 +90,23 @@ def loop_bounds(rows: Sequence[BenchmarkRow]) -> list[LoopBound]:
     found = []
     for loop in (r for r in rows if r.benchmark == LOOP_BENCHMARK and r.ok
                  and THREADS_PARAM not in r.params):
-        batch, workers = loop.params.get("batch_size"), loop.params.get("num_workers")
-        loader = _find(rows, LOADER_BENCHMARK, loop.device, batch_size=batch,
-                       num_workers=workers)
-        step = _find(rows, STEP_BENCHMARK, loop.device, batch_size=batch,
-                     variant=STEP_VARIANT)
-        single = _find(rows, LOOP_BENCHMARK, loop.device, batch_size=batch,
-                       num_workers=workers, **{THREADS_PARAM: 1})
-        rates = [r.figure(RATE) if r else None for r in (loop, loader, step)]
+        shared = {BATCH_PARAM: loop.params.get(BATCH_PARAM),
+                  WORKERS_PARAM: loop.params.get(WORKERS_PARAM)}
+        loader = _find(rows, LOADER_BENCHMARK, loop.device, shared)
+        step = _find(rows, LENET_STEP_BENCHMARK, loop.device,
+                     {BATCH_PARAM: shared[BATCH_PARAM], **LENET_EAGER})
+        single = _find(rows, LOOP_BENCHMARK, loop.device, {**shared, THREADS_PARAM: 1})
+        rates = [r.figure(RATE_FIELD) if r else None for r in (loop, loader, step)]
         if all(rates):
             noisy = any(r.noisy for r in (loop, loader, step, single) if r)
-            found.append(LoopBound(loop.device, int(batch), int(workers), *rates,
-                                   single.figure(RATE) if single else None, noisy))
+            found.append(LoopBound(loop.device, int(shared[BATCH_PARAM]),
+                                   int(shared[WORKERS_PARAM]), *rates,
+                                   single.figure(RATE_FIELD) if single else None, noisy))
     return found
 
 
 def _find(rows: Sequence[BenchmarkRow], benchmark: str, device: str,
-          **params: object) -> BenchmarkRow | None:
+          params: Mapping[str, Any]) -> BenchmarkRow | None:
     return next((row for row in rows
                  if row.benchmark == benchmark and row.device == device and row.ok
                  and all(row.params.get(k) == v for k, v in params.items())), None)

@@ -17,7 +17,7 @@ from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
 from blitzbench.report.formatting import MISSING, fmt_duration_s, fmt_params, is_number
 
 __all__ = ["SLOWEST_SHOWN", "FamilyTime", "family_times", "run_time_blocks",
-           "slowest_cases"]
+           "slowest_cases", "timed_records"]
 
 SLOWEST_SHOWN = 5
 STEP_ORDER = ("claims", "benchmarks", "profile")
@@ -35,8 +35,7 @@ class FamilyTime:
 
 def run_time_blocks(results: Mapping[str, Any]) -> list[Block]:
     """The section, or nothing when the run recorded no per-case wall times."""
-    records = [r for r in results.get("benchmarks") or []
-               if isinstance(r, Mapping) and is_number(r.get("wall_s"))]
+    records = timed_records(results)
     if not records:
         return []
     families = family_times(records)
@@ -54,6 +53,12 @@ def run_time_blocks(results: Mapping[str, Any]) -> list[Block]:
                   frozenset({2, 3, 4})),
             Table(("slowest case", "device", "params", "wall", "rounds"), slow_rows,
                   frozenset({3, 4}))]
+
+
+def timed_records(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The benchmark records that carry a wall time (runs before it was kept carry none)."""
+    return [r for r in results.get("benchmarks") or []
+            if isinstance(r, Mapping) and is_number(r.get("wall_s"))]
 
 
 def family_times(records: Sequence[Mapping[str, Any]]) -> list[FamilyTime]:

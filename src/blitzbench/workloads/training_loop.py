@@ -36,6 +36,7 @@ TUTORIAL_BATCH_SIZE = 4
 TUTORIAL_WORKERS = 2
 DEEPER_BATCH_SIZE = 64
 SINGLE_THREAD = 1
+THREADS_PARAM = "torch_threads"  # report/loop_bounds.py reads the variant by this name
 LOOP_MIN_ROUNDS = 3
 SEED = 0
 
@@ -78,7 +79,7 @@ def loop_case(device: torch.device, data: DataSource, batch_size: int, num_worke
     check_loader_args(batch_size, num_workers)
     params = {"batch_size": batch_size, "num_workers": num_workers, "images": images}
     if torch_threads is not None:
-        params["torch_threads"] = torch_threads
+        params[THREADS_PARAM] = torch_threads
     return make_case("training_loop.epoch_slice", device, params, levels,
                      lambda: build_loop(device, data, batch_size, num_workers, images,
                                         torch_threads),
