@@ -12,8 +12,13 @@ from blitzbench.acceptance import plan
 from blitzbench.acceptance.baseline import compatibility_problems, load_baseline
 from blitzbench.cli import main
 from blitzbench.environment import fingerprint
-from blitzbench.runs import FORMAT_VERSION, RESULTS_FILE
-from blitzbench.timing.measurement import Measurement
+from blitzbench.results.names import RESULTS_FILE
+from blitzbench.results.records import (
+    FORMAT_VERSION,
+    MAX_ROUNDS_STORED,
+    Environment,
+    Measurement,
+)
 
 RECORD = Measurement("lenet.train_step", "cpu", {"batch_size": 64, "variant": "eager"},
                      (0.064,) * 5, {"images_per_s": 1000.0}).to_json()
@@ -55,25 +60,42 @@ def bad_baselines(env: dict) -> dict[str, tuple[dict, str]]:
     def record(**changes):
         return [{**RECORD, **changes}]
 
+    def raw(version: int, text: str, value: str) -> dict:
+        """A record whose field ``text`` is replaced by ``value`` in the JSON itself (NaN
+        and 1e400 cannot be written by json.dumps)."""
+        payload = json.dumps({"format_version": version, "environment": env,
+                              "benchmarks": [{**RECORD, "median_s": 1}]})
+        return {"raw": payload.replace(text, value, 1)}
+
+    without_times = {k: v for k, v in RECORD.items() if k != "times_s"}
     other_gpu = {**env, "gpus": [{"index": 0, "name": "NVIDIA H200"}]}
     return {
         "missing folder": ({}, "does not exist"),
         "malformed JSON": ({"raw": "{not json"}, "malformed JSON"),
         "not an object": ({"raw": "[1, 2]"}, "expected a JSON object"),
         "no benchmarks": ({"records": []}, "has no benchmark records"),
-        "wrong type": ({"records": record(median_s="fast")}, "median_s must be a number"),
-        "NaN median": ({"raw": json.dumps({"format_version": 1, "environment": env,
-                                           "benchmarks": [{**RECORD, "median_s": 1}]})
-                        .replace('"median_s": 1', '"median_s": NaN')}, "out of range"),
-        "huge number": ({"raw": json.dumps({"format_version": 1, "environment": env,
-                                            "benchmarks": [{**RECORD, "median_s": 1}]})
-                         .replace('"median_s": 1', '"median_s": 1e400')}, "out of range"),
+        "per-round times missing": ({"records": [without_times]},
+                                    "times_s must be a list of per-round times"),
+        "per-round times empty": ({"records": record(times_s=[])}, "times_s is empty"),
+        "per-round time negative": ({"records": record(times_s=[0.06, -0.06, 0.06])},
+                                    "times_s[1] = -0.06 is out of range"),
+        "per-round time NaN": (raw(2, "0.064", "NaN"), "times_s[0] = nan is out of range"),
+        "per-round time of the wrong type": ({"records": record(times_s=["fast"])},
+                                             "times_s[0] must be a number, got string"),
+        "per-round times beyond any run": (
+            {"records": record(times_s=[0.06] * (MAX_ROUNDS_STORED + 1))},
+            f"more than {MAX_ROUNDS_STORED}"),
+        "format 1: median of the wrong type": (raw(1, '"median_s": 1', '"median_s": "fast"'),
+                                               "median_s must be a number"),
+        "format 1: NaN median": (raw(1, '"median_s": 1', '"median_s": NaN'), "out of range"),
+        "format 1: huge median": (raw(1, '"median_s": 1', '"median_s": 1e400'),
+                                  "out of range"),
         "huge rate": ({"records": record(extra={"images_per_s": 1e300})}, "out of range"),
-        "negative time": ({"records": record(median_s=-1.0)}, "out of range"),
         "unknown key": ({"records": record(speed=1)}, "unknown key 'speed'"),
         "params not scalars": ({"records": record(params={"batch_size": [64]})},
-                               "params must map"),
-        "environment not an object": ({"environment": "cpu"}, "malformed 'environment'"),
+                               "params.batch_size must be a string, a finite number"),
+        "environment not an object": ({"environment": "cpu"},
+                                      "environment must be a JSON object"),
         "other hardware": ({"environment": other_gpu}, "--force-baseline"),
         "other torch": ({"environment": {**env, "torch": "1.0.0"}}, "torch '1.0.0' there"),
     }
@@ -104,7 +126,7 @@ def test_newer_results_format_is_its_own_exit_code(tmp_path, capsys, environment
 def test_a_baseline_from_elsewhere_is_compared_when_forced(tmp_path, environment):
     other = {**environment, "torch": "1.0.0"}
     baseline = load_baseline(write_run(tmp_path / "b", other))
-    assert compatibility_problems(baseline, environment) == [
+    assert compatibility_problems(baseline, Environment(environment)) == [
         f"torch '1.0.0' there, {environment['torch']!r} here"]
     assert load_baseline(tmp_path / "b" / RESULTS_FILE).path == tmp_path / "b"
 
@@ -138,3 +160,12 @@ def test_bad_spec_through_the_cli_is_one_line_and_exit_2(row, tmp_path, capsys):
 def test_missing_spec_file(tmp_path, capsys):
     code, err = run_accept(tmp_path, capsys, "--spec", str(tmp_path / "nope.toml"))
     assert code == 2 and "file not found" in err
+
+
+def test_a_format_1_reference_still_loads_with_its_stored_statistics():
+    reference = Path(__file__).parents[1] / "reports" / "reference" / "h200" / "accept-quick"
+    baseline = load_baseline(reference)
+    assert baseline.results.format_version == 1
+    measured = [m for m in baseline.results.benchmarks if m.ok]
+    assert measured and not any(m.has_times for m in measured)
+    assert all(m.median_s > 0 and m.rounds > 0 for m in measured)

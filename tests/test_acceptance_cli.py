@@ -12,17 +12,18 @@ import torch
 
 from blitzbench.acceptance import plan
 from blitzbench.cli import main
-from blitzbench.runs import RESULTS_FILE
-from blitzbench.timing.measurement import Measurement
+from blitzbench.commands import accept as accept_command
+from blitzbench.results.names import RESULTS_FILE
+from blitzbench.results.records import ClaimCell, Measurement
 from blitzbench.workloads import catalog
 
 STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"
-CLAIMS = [{"claim": "tensors.add_forms", "device": "cpu", "expected": "HOLDS",
-           "verdict": "HOLDS", "passed": True, "summary": "x + y, torch.add and out= agree"}]
+CLAIMS = [ClaimCell("tensors.add_forms", "cpu", "HOLDS", "HOLDS", True,
+                    "x + y, torch.add and out= agree")]
 
 
 class FakeBench:
-    """Stands in for timing.runner.measure: a chosen images/s and spread per case."""
+    """Stands in for workloads.measure.measure: a chosen images/s and spread per case."""
 
     def __init__(self, images_per_s: float = 1000.0, spread: float = 0.0,
                  interrupt_at: int | None = None) -> None:
@@ -54,7 +55,7 @@ def fake_steps(monkeypatch, data_source):
     monkeypatch.setattr(plan, "_measure", bench)
     monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
     monkeypatch.setattr(plan, "run_profile", lambda *args: None)
-    monkeypatch.setattr(plan, "render_report", lambda folder: [])
+    monkeypatch.setattr(accept_command, "render_report", lambda folder: None)
     return bench
 
 
@@ -155,7 +156,8 @@ def test_interrupt_keeps_finished_results_and_exits_130(tmp_path, fake_steps, ca
     assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 130
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
     assert results["complete"] is False and results["interrupted"] is True
-    assert len(results["benchmarks"]) == 1 and results["claims"] == CLAIMS
+    assert len(results["benchmarks"]) == 1
+    assert results["claims"] == [c.to_json() for c in CLAIMS]
     assert "acceptance" not in results
     assert not list(run_folder(tmp_path).glob(".*.tmp"))
 
@@ -168,10 +170,10 @@ def test_save_baseline_then_compare_with_it(tmp_path, fake_steps, capsys):
     baseline_spec = tmp_path / "baseline.toml"
     baseline_spec.write_text(f'[[rule]]\nid = "no-slower"\nmetric = "{STEP_64}"\n'
                              f'op = "<="\nkind = "baseline"\nbound = 10\n')
-    fake_steps.images_per_s = 700.0  # 30% slower than the saved run
+    fake_steps.images_per_s = 700.0  # each step takes 1000/700 = 1.43 times as long
     assert accept(tmp_path, "--spec", str(baseline_spec), "--baseline", str(saved)) == 1
     out = capsys.readouterr().out
-    assert "30.0% slower" in out and "FAIL" in out
+    assert "42.9% slower" in out and "FAIL" in out
 
 
 def test_list_metrics_prints_the_catalog(tmp_path, capsys):

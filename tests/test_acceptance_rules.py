@@ -18,7 +18,7 @@ from blitzbench.acceptance.rules import (
     verdict,
 )
 from blitzbench.acceptance.spec import parse_spec
-from blitzbench.timing.measurement import Measurement
+from blitzbench.results.records import Measurement, RunResults
 
 STEP = "lenet.train_step"
 STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"
@@ -34,6 +34,11 @@ def step(device: str, batch: int, images_per_s: float, spread: float = 0.0,
     if error:
         return Measurement(STEP, device, params, error=error).to_json()
     return Measurement(STEP, device, params, times, {"images_per_s": images_per_s}).to_json()
+
+
+def metrics_of(sections: dict) -> list:
+    """Metric values of results.json sections, read through the one reader."""
+    return extract_metrics(RunResults.from_json(sections))
 
 
 def spec_of(*rules: str, known=None):
@@ -57,13 +62,13 @@ GPU = RunDevices(("cpu", "cuda:0"), {"cuda:0": "NVIDIA H200"})
 def test_metric_names_sort_params_and_skip_bookkeeping():
     record = step("cpu", 64, 1000.0)
     record["extra"].update({"calls_per_round": 3, "peak_gb_per_s": 4800.0})
-    names = {v.metric for v in extract_metrics({"benchmarks": [record]})}
+    names = {v.metric for v in metrics_of({"benchmarks": [record]})}
     assert names == {STEP_64, "lenet.train_step[batch_size=64,variant=eager].median_s"}
     assert metric_prefix("x", {"b": True, "a": 1}) == "x[a=1,b=true]"
 
 
 def test_pass_and_fail_against_an_absolute_bound():
-    values = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0)]})
+    values = metrics_of({"benchmarks": [step("cpu", 64, 1000.0)]})
     rows = judge(spec_of(rule(STEP_64, ">=", "900", rule_id="ok"),
                          rule(STEP_64, ">=", "2000", rule_id="too-high")), values, CPU)
     assert [r.status for r in rows] == [Status.PASS, Status.FAIL]
@@ -82,7 +87,7 @@ def test_gpu_rules_skip_with_a_reason_on_a_cpu_machine():
 def test_a_figure_not_measured_at_this_level_is_skipped_and_a_failed_case_is_missing():
     rows = judge(spec_of(rule(STEP_64, ">=", "1")), [], CPU, level="quick")
     assert rows[0].status is Status.SKIPPED and "at level quick" in rows[0].detail
-    failed = extract_metrics({"benchmarks": [step("cpu", 64, 1.0, error="worker died")]})
+    failed = metrics_of({"benchmarks": [step("cpu", 64, 1.0, error="worker died")]})
     rows = judge(spec_of(rule(STEP_64, ">=", "1")), failed, CPU)
     assert rows[0].status is Status.MISSING and "worker died" in rows[0].detail
     planned_only = judge(spec_of(rule(STEP_64, ">=", "1")), [], CPU,
@@ -98,7 +103,7 @@ def test_a_figure_not_measured_at_this_level_is_skipped_and_a_failed_case_is_mis
     ("5000", Status.FAIL),  # misses it by far more than its IQR
 ])
 def test_a_noisy_figure_is_noisy_unless_it_is_clear_of_its_bound(bound, expected):
-    values = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0, spread=0.4)]})
+    values = metrics_of({"benchmarks": [step("cpu", 64, 1000.0, spread=0.4)]})
     assert values[0].noisy
     (row,) = judge(spec_of(rule(STEP_64, ">=", bound)), values, CPU)
     assert row.status is expected
@@ -130,9 +135,9 @@ def test_peak_fraction_uses_the_recorded_fraction_or_skips_an_unknown_device():
                           {"gb_per_s": 900.0, "peak": "unknown device"}).to_json()
     metric = "tensor_ops.add_out[scale=memory,size=*].gb_per_s"
     spec = spec_of(rule(metric, ">=", "0.85", device="cuda", kind="peak_fraction"))
-    (row,) = judge(spec, extract_metrics({"benchmarks": [known]}), GPU)
+    (row,) = judge(spec, metrics_of({"benchmarks": [known]}), GPU)
     assert row.status is Status.PASS and row.measured == pytest.approx(0.894, abs=1e-3)
-    (row,) = judge(spec, extract_metrics({"benchmarks": [unknown]}), GPU)
+    (row,) = judge(spec, metrics_of({"benchmarks": [unknown]}), GPU)
     assert row.status is Status.SKIPPED and "unknown device" in row.detail
 
 
@@ -146,13 +151,13 @@ def test_gpu_name_filter_selects_only_matching_gpus():
 def test_cuda_speedup_and_crossover_are_derived_from_both_devices():
     records = [step("cpu", 4, 4000.0), step("cuda:0", 4, 2000.0),
                step("cpu", 64, 8000.0), step("cuda:0", 64, 40000.0)]
-    values = {(v.metric, v.device): v for v in extract_metrics({"benchmarks": records})}
+    values = {(v.metric, v.device): v for v in metrics_of({"benchmarks": records})}
     assert values[("lenet.cuda_speedup[batch_size=64]", "cuda:0")].value == pytest.approx(5)
     assert values[("lenet.cuda_speedup[batch_size=4]", "cuda:0")].value == pytest.approx(0.5)
     crossover = values[("lenet.cuda_crossover_batch_size", "cuda:0")]
     assert crossover.value == 64
     slower = [step("cpu", 64, 8000.0), step("cuda:0", 64, 4000.0)]
-    never = [v for v in extract_metrics({"benchmarks": slower})
+    never = [v for v in metrics_of({"benchmarks": slower})
              if v.metric == "lenet.cuda_crossover_batch_size"]
     assert math.isinf(never[0].value) and "never" in never[0].shown()
     (row,) = judge(spec_of(rule("lenet.cuda_crossover_batch_size", "<=", "1024",
@@ -168,22 +173,33 @@ def test_loader_scaling_efficiency_from_one_worker_to_the_best_count():
                            {"images_per_s": rate}).to_json()
 
     records = [loader(0, 1200.0), loader(1, 1000.0), loader(2, 1600.0), loader(4, 1800.0)]
-    (value,) = [v for v in extract_metrics({"benchmarks": records})
+    (value,) = [v for v in metrics_of({"benchmarks": records})
                 if v.metric.startswith("loader.")]
     assert value.metric == "loader.scaling_efficiency[batch_size=64]"
     assert value.value == pytest.approx(1800 / 1000 / 4)
-    without_one = [v for v in extract_metrics({"benchmarks": [records[0], records[2]]})
+    without_one = [v for v in metrics_of({"benchmarks": [records[0], records[2]]})
                    if v.metric.startswith("loader.")]
     assert without_one == []
+    # one worker the fastest: the figure would be 1 worker over itself, so it is no figure
+    one_best = [loader(0, 1200.0), loader(1, 1000.0), loader(2, 900.0)]
+    (value,) = [v for v in metrics_of({"benchmarks": one_best})
+                if v.metric.startswith("loader.")]
+    assert value.value is None and "compare 1 worker with itself" in value.skipped
+    (row,) = judge(spec_of(rule("loader.scaling_efficiency[batch_size=64]", ">=", "0.25")),
+                   [value], CPU)
+    assert row.status is Status.SKIPPED
+    assert row.detail.startswith("among 1 or more workers, 1 was the fastest (worker counts "
+                                 "measured: 0, 1, 2)")
 
 
-def test_baseline_rule_compares_medians_as_percent_slower():
-    old = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0)]})
-    new = extract_metrics({"benchmarks": [step("cpu", 64, 800.0)]})
+def test_baseline_rule_tests_the_rounds_and_reports_percent_slower():
+    old = metrics_of({"benchmarks": [step("cpu", 64, 1000.0, spread=0.02)]})
+    new = metrics_of({"benchmarks": [step("cpu", 64, 800.0, spread=0.02)]})
     spec = spec_of(rule(STEP_64, "<=", "10", kind="baseline"))
     (row,) = judge(spec, new, CPU, baseline=old)
-    assert row.status is Status.FAIL and row.measured == pytest.approx(20.0)
-    assert "20.0% slower" in row.shown
+    # 800 instead of 1000 images/s: each step takes 1.25 times as long
+    assert row.status is Status.FAIL and row.measured == pytest.approx(25.0)
+    assert "25.0% slower" in row.shown and row.detail.startswith("SLOWER: 1.250x (95% CI")
     (row,) = judge(spec, old, CPU, baseline=new)
     assert row.status is Status.PASS and "faster" in row.shown
     (row,) = judge(spec, new, CPU)
@@ -197,7 +213,7 @@ def test_claims_metrics_per_device():
               "verdict": "FAILS", "passed": False, "summary": "copied"},
              {"claim": "cuda.add_on_gpu", "device": "cuda:0", "expected": "HOLDS",
               "verdict": "SKIPPED", "passed": True, "summary": "no CUDA device"}]
-    values = {(v.metric, v.device): v for v in extract_metrics({"claims": cells})}
+    values = {(v.metric, v.device): v for v in metrics_of({"claims": cells})}
     assert values[("claims.all_as_expected", "cpu")].value == 0.0
     assert "tensors.add_inplace" in values[("claims.all_as_expected", "cpu")].shown()
     assert values[("claims.cuda.add_on_gpu", "cuda:0")].skipped == "no CUDA device"
@@ -207,7 +223,7 @@ def test_claims_metrics_per_device():
 
 
 def test_junit_failure_names_rule_bound_and_measured_value():
-    values = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0)]})
+    values = metrics_of({"benchmarks": [step("cpu", 64, 1000.0)]})
     rows = judge(spec_of(rule(STEP_64, ">=", "2000", rule_id="lenet-floor"),
                          rule(STEP_64, ">=", "1", device="cuda", rule_id="gpu-only")),
                  values, CPU)
@@ -218,13 +234,20 @@ def test_junit_failure_names_rule_bound_and_measured_value():
 
 
 def test_a_noisy_baseline_makes_a_close_comparison_noisy():
-    old = extract_metrics({"benchmarks": [step("cpu", 64, 1000.0, spread=0.4)]})
-    new = extract_metrics({"benchmarks": [step("cpu", 64, 900.0)]})
+    old = metrics_of({"benchmarks": [step("cpu", 64, 1000.0, spread=0.4)]})
+    new = metrics_of({"benchmarks": [step("cpu", 64, 900.0)]})
     (row,) = judge(spec_of(rule(STEP_64, "<=", "15", kind="baseline")), new, CPU,
                    baseline=old)
     assert row.status is Status.NOISY
-    assert "0% of the median here, 40% in the baseline" in row.detail
+    assert row.detail.startswith("NOISY: 1.111x (95% CI") and "too spread to tell" in row.detail
     (row,) = judge(spec_of(rule(STEP_64, "<=", "5", kind="baseline")), new, CPU,
-                   baseline=extract_metrics({"benchmarks": [step("cpu", 64, 1000.0)]}))
-    assert row.status is Status.FAIL
-    assert row.detail == "measured 10% slower, bound <= 5% slower than baseline"
+                   baseline=metrics_of({"benchmarks": [step("cpu", 64, 1000.0)]}))
+    assert row.status is Status.FAIL and row.detail.startswith("SLOWER: 1.111x")
+
+
+def test_a_slowdown_within_the_bound_passes_as_same():
+    old = metrics_of({"benchmarks": [step("cpu", 64, 1000.0, spread=0.02)]})
+    new = metrics_of({"benchmarks": [step("cpu", 64, 990.0, spread=0.02)]})
+    (row,) = judge(spec_of(rule(STEP_64, "<=", "15", kind="baseline")), new, CPU,
+                   baseline=old)
+    assert row.status is Status.PASS and row.detail.startswith("SAME: 1.010x")

@@ -38,7 +38,8 @@ import pytest
 from blitzbench import runs
 from blitzbench.cli import main
 from blitzbench.errors import DataError, OutputError, ResultsFormatError, UsageError
-from blitzbench.runs import FORMAT_VERSION, RESULTS_FILE
+from blitzbench.results.names import RESULTS_FILE
+from blitzbench.results.records import FORMAT_VERSION
 from blitzbench.workloads.cifar import (
     BASE_FOLDER,
     SYNTHETIC_MARKER,
@@ -114,6 +115,14 @@ def two_runs_one_newer(tmp_path: Path) -> None:
         (folder / RESULTS_FILE).write_text(json.dumps({"format_version": version}))
 
 
+def two_hosts_other_gpus(tmp_path: Path) -> None:
+    for name, gpus in (("run", []), ("other", [{"index": 0, "name": "NVIDIA H200"}])):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / RESULTS_FILE).write_text(json.dumps({
+            "format_version": FORMAT_VERSION, "environment": {"torch": "2.x", "gpus": gpus}}))
+
+
 def nothing(tmp_path: Path) -> None:
     """The argument alone is the bad input."""
 
@@ -156,9 +165,21 @@ ROWS = [
         UsageError.exit_code, "out of range"),
     Row("results.json with a non-object field",
         results_folder(benchmarks=[{"benchmark": "x", "device": "cpu", "params": [64]}]),
-        ("report", "run"), UsageError.exit_code, "malformed 'benchmarks[0].params'"),
-    Row("results.json with a wrongly typed section", results_folder(profiles=[{"summary": "x"}]),
-        ("report", "run"), UsageError.exit_code, "malformed 'profiles[0].summary'"),
+        ("report", "run"), UsageError.exit_code,
+        "benchmarks[0].params must be a JSON object, got list"),
+    Row("results.json with a wrongly typed section", results_folder(
+        profiles=[{"device": "cpu", "workload": "train_step", "summary": "x"}]),
+        ("report", "run"), UsageError.exit_code,
+        "profiles[0].summary must be a JSON object, got string"),
+    Row("results.json whose per-round times are missing", results_folder(benchmarks=[
+        {"benchmark": "lenet.train_step", "device": "cpu", "median_s": 0.01}]),
+        ("compare", "run", "run"), UsageError.exit_code,
+        "benchmarks[0].times_s must be a list of per-round times in seconds, got null",
+        e2e=True),
+    Row("two runs of different hardware given to compare", two_hosts_other_gpus,
+        ("compare", "run", "other"), UsageError.exit_code,
+        "were measured on different hardware or torch (GPUs none in A (run), ['NVIDIA "
+        "H200'] in B (other)): pass --force to compare anyway"),
     Row("results folder from a newer blitzbench", two_runs_one_newer,
         ("fleet", "newer", "run"), ResultsFormatError.exit_code,
         f"format version {FORMAT_VERSION + 1}, newer than this blitzbench reads", e2e=True),

@@ -27,7 +27,7 @@ from blitzbench.profiling.capture import (
     cuda_activities,
     trace_folder_name,
 )
-from blitzbench.profiling.command import PROFILER_FOLDER, SUMMARY_FILE
+from blitzbench.profiling.session import SUMMARY_FILE
 from blitzbench.profiling.summary import (
     LAUNCH_BOUND_BUSY_FRACTION,
     DeviceActivity,
@@ -43,7 +43,8 @@ from blitzbench.profiling.summary import (
     trace_events,
     union_us,
 )
-from blitzbench.runs import load_results
+from blitzbench.results.names import PROFILER_FOLDER
+from blitzbench.results.reader import read_run
 from blitzbench.workloads.cifar import resolve_data_source
 
 # --- arithmetic on hand-made records -----------------------------------------------------
@@ -151,7 +152,8 @@ def cpu_capture(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     code = main(["profile", "--device", "cpu", "--out", str(reports)])
     runs = list((reports / "runs").iterdir())
     assert code == 0 and len(runs) == 1
-    return SimpleNamespace(reports=reports, run=runs[0], results=load_results(runs[0]))
+    results = read_run(runs[0]).results.to_json()
+    return SimpleNamespace(reports=reports, run=runs[0], results=results)
 
 
 def test_profile_writes_traces_summaries_and_a_run_folder(cpu_capture: SimpleNamespace) -> None:
@@ -233,7 +235,7 @@ def test_cuda_capture_records_kernels_and_gpu_busy_time(tmp_path: Path) -> None:
     assert main(["profile", "--device", "cuda", "--workload", "train_step",
                  "--out", str(tmp_path)]) == 0
     (run,) = (tmp_path / "runs").iterdir()
-    (entry,) = load_results(run)["profiles"]
+    (entry,) = read_run(run).results.to_json()["profiles"]
     summary = entry["summary"]
     assert entry["device"] == "cuda:0" and summary["cuda_activities"]["requested"]
     if not summary["cuda_activities"]["available"]:

@@ -15,8 +15,7 @@ import matplotlib.image
 import pytest
 
 from blitzbench.cli import main
-from blitzbench.report.benchmarks import BenchmarkRow, benchmark_blocks
-from blitzbench.report.command import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER, render_run
+from blitzbench.report.benchmarks import benchmark_blocks
 from blitzbench.report.document import Heading, Paragraph, Table
 from blitzbench.report.formatting import fmt_bytes, fmt_duration_s, fmt_number
 from blitzbench.report.plots import (
@@ -26,9 +25,11 @@ from blitzbench.report.plots import (
     render_plots,
     speedup_plot,
 )
+from blitzbench.report.render import render_run
 from blitzbench.report.run_time import family_times, run_time_blocks, slowest_cases
-from blitzbench.runs import FORMAT_VERSION, write_json_atomic
-from blitzbench.timing.measurement import Measurement
+from blitzbench.results.names import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER
+from blitzbench.results.records import FORMAT_VERSION, Measurement, RunResults
+from blitzbench.runs import write_json_atomic
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FETCH = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -126,18 +127,21 @@ def test_numbers_read_as_a_person_reads_them() -> None:
     assert fmt_number(50000) == "50,000" and fmt_number(None) == "–"
 
 
-def test_rows_from_json_keep_the_stored_statistics() -> None:
+def test_records_round_trip_and_recompute_from_their_times() -> None:
     m = _m("lenet.train_step", "cpu", 0.01, 64, spread=0.2, variant="eager")
-    row = BenchmarkRow.from_json(m.to_json())
-    assert row.median_s == pytest.approx(m.median_s) and row.rounds == 5
+    row = Measurement.from_json(m.to_json())
+    assert row == m and row.rounds == 5
     assert row.noisy is True and row.figure("images_per_s") == pytest.approx(6400)
-    with_times = BenchmarkRow.from_json({**m.to_json(), "median_s": 99,
-                                         "times_s": list(m.times_s)})
+    with_times = Measurement.from_json({**m.to_json(), "median_s": 99})
     assert with_times.median_s == pytest.approx(m.median_s)  # recomputed from the times
 
 
+def _results(tmp_path: Path, **overrides: Any) -> RunResults:
+    return RunResults.from_json(_fake_results(tmp_path, **overrides))
+
+
 def test_benchmark_tables_show_median_iqr_rounds_noisy_and_errors() -> None:
-    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    rows = _fake_measurements()
     tables = [b for b in benchmark_blocks(rows) if isinstance(b, Table)]
     assert next(t.header for t in tables) == ("device", "params", "median", "IQR", "rounds",
                                               "noisy", "extra")
@@ -148,15 +152,15 @@ def test_benchmark_tables_show_median_iqr_rounds_noisy_and_errors() -> None:
 
 
 def test_run_time_adds_up_per_family_and_names_the_slowest_cases(tmp_path: Path) -> None:
-    records = _fake_results(tmp_path)["benchmarks"]
+    records = _results(tmp_path).benchmarks
     families = family_times(records)
-    assert sum(f.wall_s for f in families) == pytest.approx(sum(r["wall_s"] for r in records))
+    assert sum(f.wall_s for f in families) == pytest.approx(sum(r.wall_s for r in records))
     assert sum(f.cases for f in families) == len(records)
     assert [f.wall_s for f in families] == sorted((f.wall_s for f in families), reverse=True)
     # the fake cases took 0.5 + k s, so the last five recorded are the slowest
-    assert [r["wall_s"] for r in slowest_cases(records)] == [
-        r["wall_s"] for r in reversed(records[-5:])]
-    heading, steps, by_family, slowest = run_time_blocks(_fake_results(tmp_path / "b"))
+    assert [r.wall_s for r in slowest_cases(records)] == [
+        r.wall_s for r in reversed(records[-5:])]
+    heading, steps, by_family, slowest = run_time_blocks(_results(tmp_path / "b"))
     assert isinstance(heading, Heading) and isinstance(steps, Paragraph)
     assert steps.text.startswith("The run took 400 s (claims 20 s, benchmarks 360 s, profile")
     assert isinstance(by_family, Table) and len(by_family.rows) == len(families)
@@ -167,15 +171,14 @@ def test_run_time_section_is_absent_without_wall_times(tmp_path: Path) -> None:
     results = _fake_results(tmp_path)
     results["benchmarks"] = [{k: v for k, v in r.items() if k != "wall_s"}
                              for r in results["benchmarks"]]
-    assert run_time_blocks(results) == []
-    assert run_time_blocks({"benchmarks": [{"wall_s": True}, "junk"]}) == []
+    assert run_time_blocks(RunResults.from_json(results)) == []
 
 
 # --- plots --------------------------------------------------------------------------------
 
 
 def test_each_plot_draws_its_records_and_skips_when_absent() -> None:
-    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    rows = _fake_measurements()
     loader = loader_plot(rows)
     assert loader is not None
     (ax,) = loader.axes
@@ -197,7 +200,7 @@ def test_each_plot_draws_its_records_and_skips_when_absent() -> None:
 
 
 def test_render_plots_writes_png_files(tmp_path: Path) -> None:
-    rows = [BenchmarkRow.from_measurement(m) for m in _fake_measurements()]
+    rows = _fake_measurements()
     figures = render_plots(rows, tmp_path, prefix="plots/")
     assert [f.path for f in figures] == ["plots/loader_workers.png", "plots/lenet_batch.png",
                                          "plots/cuda_speedup.png",

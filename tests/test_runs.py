@@ -11,13 +11,9 @@ from pathlib import Path
 import pytest
 
 from blitzbench.errors import OutputError, ResultsFormatError, UsageError
-from blitzbench.runs import (
-    FORMAT_VERSION,
-    RunRecorder,
-    create_run_folder,
-    load_results,
-    write_json_atomic,
-)
+from blitzbench.results.reader import read_run
+from blitzbench.results.records import FORMAT_VERSION, Measurement
+from blitzbench.runs import RunRecorder, create_run_folder, write_json_atomic
 
 
 def test_concurrent_run_folders_are_distinct(tmp_path: Path) -> None:
@@ -82,27 +78,28 @@ def _write_to_full_disk(path: Path) -> None:
 
 def test_recorder_marks_incomplete_until_finished(tmp_path: Path) -> None:
     recorder = RunRecorder(create_run_folder(tmp_path), "test")
-    recorder.extend("benchmarks", [{"benchmark": "a"}])
-    assert load_results(recorder.folder)["complete"] is False
+    measured = Measurement("tensor_ops.add_operator", "cpu", {"size": "5x3"}, (2e-6, 3e-6))
+    recorder.extend("benchmarks", [measured])
+    assert read_run(recorder.folder).results.complete is False
     recorder.finish(interrupted=True)
-    data = load_results(recorder.folder)
-    assert data["interrupted"] is True and data["complete"] is False
-    assert data["benchmarks"] == [{"benchmark": "a"}]
+    results = read_run(recorder.folder).results
+    assert results.interrupted is True and results.complete is False
+    assert results.benchmarks == (measured,)
 
 
 def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     write_json_atomic(tmp_path / "results.json", {"format_version": FORMAT_VERSION + 1})
     with pytest.raises(ResultsFormatError, match="upgrade blitzbench"):
-        load_results(tmp_path)
+        read_run(tmp_path)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"format_version": "1"}'])
 def test_malformed_results_are_usage_errors(tmp_path: Path, content: str) -> None:
     (tmp_path / "results.json").write_text(content)
     with pytest.raises(UsageError):
-        load_results(tmp_path)
+        read_run(tmp_path)
 
 
 def test_missing_run_folder_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
-        load_results(tmp_path / "nope")
+        read_run(tmp_path / "nope")

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from blitzbench.cli import main
-from blitzbench.runs import load_results
+from blitzbench.results.reader import read_run
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("tensorboard") is None
@@ -50,7 +50,7 @@ def profiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     assert main(["profile", "--device", "cpu", "--workload", "train_step",
                  "--out", str(reports)]) == 0
     (run,) = (reports / "runs").iterdir()
-    (entry,) = load_results(run)["profiles"]
+    (entry,) = read_run(run).results.to_json()["profiles"]
     return reports, str(Path(entry["trace_dir"]).relative_to("profiler").as_posix())
 
 

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from blitzbench import __version__
-from blitzbench.errors import EXIT_INTERRUPTED, BlitzError, UsageError
+from blitzbench.errors import EXIT_FAILED, EXIT_INTERRUPTED, BlitzError, UsageError
 
 __all__ = ["main"]
 
 #: subcommand -> module providing ``add_arguments(parser)`` and ``run(args) -> int``.
+#: Each module imports no torch at module level (its run() does), so building the parser
+#: for --help, report, fleet and compare stays fast; tests/test_imports.py proves it.
 COMMANDS = {
-    "claims": ("blitzbench.claims.command", "judge every tutorial claim on every device"),
-    "profile": ("blitzbench.profiling.command",
+    "claims": ("blitzbench.commands.claims", "judge every tutorial claim on every device"),
+    "profile": ("blitzbench.commands.profile",
                 "profile the LeNet step for TensorBoard (torch-tb-profiler)"),
-    "report": ("blitzbench.report.command", "render report.md and report.html for a run"),
-    "accept": ("blitzbench.acceptance.command",
+    "report": ("blitzbench.commands.report", "render report.md and report.html for a run"),
+    "accept": ("blitzbench.commands.accept",
                "hardware acceptance: claims, benchmarks, profile, verdict against a spec"),
-    "fleet": ("blitzbench.acceptance.fleet_command",
-              "merge runs from several hosts and flag outliers"),
+    "fleet": ("blitzbench.commands.fleet",
+              "judge the same figures from several nodes against each other"),
+    "compare": ("blitzbench.commands.compare",
+                "compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY"),
 }
 
 
@@ -64,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("blitzbench: interrupted: finished results were kept; the run is marked "
               "incomplete", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`blitzbench fleet --format json | head`): stop quietly, and
+        # point stdout at /dev/null so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

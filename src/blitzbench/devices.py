@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 
 from blitzbench.errors import DeviceError
+from blitzbench.results.names import DEVICE_CHOICES_HELP
 
-__all__ = ["DEVICE_CHOICES_HELP", "cuda_available", "device_label", "found_devices",
-           "parse_devices", "planned_devices"]
-
-DEVICE_CHOICES_HELP = "all (default), cpu, cuda, or cuda:N"
+__all__ = ["cuda_available", "device_label", "found_devices", "parse_devices",
+           "planned_devices"]
 
 
 def cuda_available() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from blitzbench.devices import DEVICE_CHOICES_HELP
+from blitzbench.results.names import DEVICE_CHOICES_HELP
 
 __all__ = ["add_data_root", "add_device", "add_out", "positive_int"]
 

@@ -144,5 +144,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from blitzbench.report.claims_table import matrix_lines
 
     terminalreporter.section("blitzbench claim matrix")
-    for line in matrix_lines(cells):
+    for line in matrix_lines([cell.record() for cell in cells]):
         terminalreporter.write_line(line)

@@ -5,18 +5,19 @@ spec, the verdict table, the baseline comparison and the fleet table read one sc
 
 - a benchmark figure: ``<benchmark>[<param>=<value>,...].<field>``, params sorted by name,
   ``field`` one of the Measurement's numeric ``extra`` figures (``images_per_s``,
-  ``gb_per_s``, ``fraction_of_peak``, ...) or ``median_s``; for example
-  ``lenet_train_step[batch_size=64,variant=eager].images_per_s``;
+  ``gb_per_s``, ...) or ``median_s``; for example
+  ``lenet.train_step[batch_size=64,variant=eager].images_per_s``;
 - a claim: ``claims.<claim id>`` (1 when the observed verdict is the expected one, else 0)
   and ``claims.all_as_expected`` (every claim on that device);
-- derived figures: ``lenet.cuda_speedup[batch_size=N]`` (CUDA over CPU images/s of the
-  eager LeNet training step), ``lenet.cuda_crossover_batch_size`` (the smallest measured
-  batch size from which CUDA stays faster), ``loader.scaling_efficiency[batch_size=N]``
-  (DataLoader images/s at the best worker count over 1 worker, divided by that count).
+- derived figures (results/derived.py): ``lenet.cuda_speedup[batch_size=N]`` (CUDA over
+  CPU images/s of the eager LeNet training step), ``lenet.cuda_crossover_batch_size`` (the
+  smallest measured batch size from which CUDA stays faster),
+  ``loader.scaling_efficiency[batch_size=N]`` (DataLoader images/s at the best worker count
+  over 1 worker, divided by that count).
 
-The device is not part of a name: a rule picks devices with its own selector.
-Values are extracted from ``results.json`` records (``Measurement.to_json()`` and claim
-cells), so a baseline run and the runs of a fleet go through the same code as this run.
+The device is not part of a name: a rule picks devices with its own selector. Values are
+extracted from the records of :mod:`blitzbench.results.records`, so a baseline run and the
+runs of a fleet go through the same code as this run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from blitzbench.results.derived import cuda_speedups, loader_scalings
+from blitzbench.results.names import (
+    BATCH_PARAM,
+    EAGER,
+    FIRST_BATCH_FIELD,
+    GB_FIELD,
+    LENET_STEP,
+    LOADER,
+    MEDIAN_FIELD,
+    RATE_FIELD,
+    TFLOP_FIELD,
+    VARIANT_PARAM,
+    WORKERS_PARAM,
+)
+from blitzbench.results.records import ClaimCell, Measurement, RunResults, metric_prefix
+
 __all__ = [
     "CLAIMS_ALL",
     "LENET_CROSSOVER",
@@ -33,12 +50,14 @@ __all__ = [
     "LOADER_EFFICIENCY",
     "MetricValue",
     "claim_metric",
+    "derived_metric_names",
     "extract_metrics",
     "field_unit",
     "higher_is_better",
     "known_benchmark_fields",
     "measurement_metric",
     "metric_prefix",
+    "planned_metric_keys",
 ]
 
 CLAIMS_ALL = "claims.all_as_expected"
@@ -46,22 +65,17 @@ LENET_SPEEDUP = "lenet.cuda_speedup"
 LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
 LOADER_EFFICIENCY = "loader.scaling_efficiency"
 
-#: The benchmark records derived metrics are computed from (names in workloads/*.py).
-LENET_STEP_BENCHMARK = "lenet.train_step"
-LENET_EAGER = {"variant": "eager"}
-LOADER_BENCHMARK = "loading.dataloader"
-WORKERS_PARAM = "num_workers"
-BATCH_PARAM = "batch_size"
-RATE_FIELD = "images_per_s"
-
 #: Figures of a Measurement's ``extra`` that are metrics, with their units: the rates
 #: timing/rates.py derives from a workload's units, and the loader's time to first batch.
 #: (``fraction_of_peak`` is not a metric of its own: a ``peak_fraction`` rule reads it
 #: for the rate it belongs to. Bookkeeping such as ``calls_per_round`` is not a metric.)
 FIELD_UNITS = {
-    "median_s": "s", "images_per_s": "images/s", "gb_per_s": "GB/s",
-    "tflop_per_s": "TFLOP/s", "time_to_first_batch_s": "s",
+    MEDIAN_FIELD: "s", RATE_FIELD: "images/s", GB_FIELD: "GB/s", TFLOP_FIELD: "TFLOP/s",
+    FIRST_BATCH_FIELD: "s",
 }
+#: Figures computed from the median of the timed rounds, so the rounds test them; the
+#: loader's time to first batch is a probe taken once, not a per-round figure.
+ROUND_FIELDS = frozenset({MEDIAN_FIELD, RATE_FIELD, GB_FIELD, TFLOP_FIELD})
 #: What each benchmark records beyond ``median_s``: the rate its workload's units give
 #: (workloads/*.py declare ``images``, ``bytes``, ``link_bytes`` or ``flop`` per call).
 #: This is how a spec is checked before anything runs; tests/test_acceptance_metrics.py
@@ -88,6 +102,7 @@ BENCHMARK_FIELDS: dict[str, tuple[str, ...]] = {
     "training_loop.epoch_slice": ("images_per_s",),
 }
 HIGHER_IS_BETTER_FIELDS = frozenset({"speedup", "efficiency"})
+LENET_PREFIXES = (LENET_SPEEDUP, LENET_CROSSOVER)
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,9 @@ class MetricValue:
 
     ``value`` is None when there is no figure: ``skipped`` says why when that is expected
     (a claim skipped for want of a device), ``error`` when the case failed.
-    ``rel_spread`` is IQR/median of the timing behind the figure (0 for claims).
+    ``rel_spread`` is IQR/median of the timing behind the figure (0 for claims);
+    ``measurement`` is the record whose timed rounds the figure comes from, when it does
+    (a baseline comparison tests those rounds, not two numbers).
     """
 
     metric: str
@@ -110,6 +127,7 @@ class MetricValue:
     display: str | None = None
     skipped: str | None = None
     error: str | None = None
+    measurement: Measurement | None = None
 
     def shown(self) -> str:
         """The figure as the verdict table shows it."""
@@ -130,14 +148,6 @@ def format_number(value: float) -> str:
     if magnitude >= 0.01:
         return f"{value:.4g}"
     return f"{value:.3g}"
-
-
-def metric_prefix(benchmark: str, params: Mapping[str, Any]) -> str:
-    """``benchmark[k=v,...]`` with params sorted by name (just ``benchmark`` without)."""
-    if not params:
-        return benchmark
-    inner = ",".join(f"{k}={_param_text(params[k])}" for k in sorted(params))
-    return f"{benchmark}[{inner}]"
 
 
 def measurement_metric(benchmark: str, params: Mapping[str, Any], field: str) -> str:
@@ -164,49 +174,67 @@ def known_benchmark_fields(benchmark: str) -> tuple[str, ...]:
     return ("median_s", *BENCHMARK_FIELDS.get(benchmark, ()))
 
 
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def extract_metrics(results: Mapping[str, Any]) -> list[MetricValue]:
+def extract_metrics(results: RunResults) -> list[MetricValue]:
     """Every metric value in a run's results (claims, benchmarks, derived figures)."""
-    claims = [c for c in results.get("claims") or [] if isinstance(c, Mapping)]
-    records = [r for r in results.get("benchmarks") or [] if isinstance(r, Mapping)]
-    return [*claim_values(claims), *benchmark_values(records),
-            *lenet_speedups(records), *loader_efficiencies(records)]
+    return [*claim_values(results.claims), *benchmark_values(results.benchmarks),
+            *lenet_speedups(results.benchmarks), *loader_efficiencies(results.benchmarks)]
+
+
+def planned_metric_keys(cases: Iterable[Any]) -> set[tuple[str, str]]:
+    """(metric, device) pairs that cases (anything with ``benchmark``, ``device`` and
+    ``params``) produce when every one is measured: their own figures, and the derived
+    figures whose every input is among them."""
+    cases = list(cases)
+    keys = {(measurement_metric(c.benchmark, c.params, f), c.device)
+            for c in cases for f in known_benchmark_fields(c.benchmark)}
+    cpu_twins = {metric_prefix(c.benchmark, c.params) for c in cases if c.device == "cpu"}
+    for case in cases:
+        feeds_speedup = case.device != "cpu" and \
+            metric_prefix(case.benchmark, case.params) in cpu_twins
+        one_worker = case.params.get(WORKERS_PARAM) == 1
+        keys |= {(name, case.device)
+                 for name in derived_metric_names(case.benchmark, case.params)
+                 if (one_worker and name.startswith(LOADER_EFFICIENCY))
+                 or (feeds_speedup and name.startswith(LENET_PREFIXES))}
+    return keys
+
+
+def derived_metric_names(benchmark: str, params: Mapping[str, Any]) -> set[str]:
+    """The derived metrics a case's figures feed (on whichever device they land)."""
+    batch = {BATCH_PARAM: params.get(BATCH_PARAM)}
+    if benchmark == LENET_STEP and params.get(VARIANT_PARAM) == EAGER:
+        return {LENET_CROSSOVER, metric_prefix(LENET_SPEEDUP, batch)}
+    if benchmark == LOADER:
+        return {metric_prefix(LOADER_EFFICIENCY, batch)}
+    return set()
 
 
 # --- claims ---------------------------------------------------------------------------
 
-def claim_values(cells: Sequence[Mapping[str, Any]]) -> list[MetricValue]:
+def claim_values(cells: Sequence[ClaimCell]) -> list[MetricValue]:
     """One value per claim cell, and ``claims.all_as_expected`` per device."""
     values = [_claim_value(cell) for cell in cells]
-    by_device: dict[str, list[Mapping[str, Any]]] = {}
+    by_device: dict[str, list[ClaimCell]] = {}
     for cell in cells:
-        by_device.setdefault(str(cell.get("device")), []).append(cell)
+        by_device.setdefault(cell.device, []).append(cell)
     for device, device_cells in by_device.items():
-        wrong = [str(c.get("claim")) for c in device_cells if not c.get("passed")]
+        wrong = [c.claim for c in device_cells if not c.passed]
         shown = "all as expected" if not wrong else f"{len(wrong)} not as expected: " + \
             ", ".join(wrong[:3]) + (" ..." if len(wrong) > 3 else "")
         values.append(MetricValue(CLAIMS_ALL, device, 0.0 if wrong else 1.0, display=shown))
     return values
 
 
-def _claim_value(cell: Mapping[str, Any]) -> MetricValue:
-    verdict, expected = str(cell.get("verdict")), str(cell.get("expected"))
-    metric, device = claim_metric(str(cell.get("claim"))), str(cell.get("device"))
-    if verdict == "SKIPPED" and expected != "SKIPPED":
-        return MetricValue(metric, device, None, skipped=str(cell.get("summary", "")))
-    passed = bool(cell.get("passed"))
-    shown = verdict if passed else f"{verdict} (expected {expected})"
-    return MetricValue(metric, device, 1.0 if passed else 0.0, display=shown)
+def _claim_value(cell: ClaimCell) -> MetricValue:
+    metric = claim_metric(cell.claim)
+    if cell.skipped_unexpectedly:
+        return MetricValue(metric, cell.device, None, skipped=cell.summary)
+    return MetricValue(metric, cell.device, 1.0 if cell.passed else 0.0, display=cell.mark)
 
 
 # --- benchmarks -----------------------------------------------------------------------
 
-def benchmark_values(records: Iterable[Mapping[str, Any]]) -> list[MetricValue]:
+def benchmark_values(records: Iterable[Measurement]) -> list[MetricValue]:
     """``median_s`` and every numeric ``extra`` figure of every measurement record."""
     values: list[MetricValue] = []
     for record in records:
@@ -214,82 +242,43 @@ def benchmark_values(records: Iterable[Mapping[str, Any]]) -> list[MetricValue]:
     return values
 
 
-def _record_values(record: Mapping[str, Any]) -> list[MetricValue]:
-    benchmark, device = str(record.get("benchmark")), str(record.get("device"))
-    params = record.get("params") or {}
-    extra = record.get("extra") or {}
-    fields = ["median_s", *(k for k, v in extra.items() if k in FIELD_UNITS and
-                            k != "median_s" and _is_number(v))]
-    error = record.get("error")
-    if not error and not _is_number(record.get("median_s")):
-        error = "no median time recorded"
-    if error:
-        expected = dict.fromkeys([*known_benchmark_fields(benchmark), *fields])
-        return [MetricValue(measurement_metric(benchmark, params, f), device, None,
-                            field_unit(f), error=str(error)[:500]) for f in expected]
-    spread, noisy = _spread(record)
-    fraction = extra.get("fraction_of_peak")
-    fraction = float(fraction) if _is_number(fraction) else None
-    return [MetricValue(measurement_metric(benchmark, params, f), device,
-                        float(record.get("median_s") if f == "median_s" else extra[f]),
-                        field_unit(f), spread, noisy, higher_is_better(f), fraction)
-            for f in fields]
-
-
-def _spread(record: Mapping[str, Any]) -> tuple[float, bool]:
-    median, iqr = record.get("median_s"), record.get("iqr_s")
-    rel = float(iqr) / float(median) if _is_number(median) and _is_number(iqr) and \
-        median > 0 else 0.0
-    return rel, bool(record.get("noisy"))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
+def _record_values(record: Measurement) -> list[MetricValue]:
+    fields = [MEDIAN_FIELD, *(k for k in record.extra if k in FIELD_UNITS and
+                              k != MEDIAN_FIELD)]
+    if not record.ok:
+        fields = list(known_benchmark_fields(record.benchmark))
+        return [MetricValue(measurement_metric(record.benchmark, record.params, f),
+                            record.device, None, field_unit(f),
+                            error=record.error or "no timed rounds") for f in fields]
+    values = []
+    for f in fields:
+        value = record.figure(f)
+        if value is None:
+            continue
+        values.append(MetricValue(
+            measurement_metric(record.benchmark, record.params, f), record.device, value,
+            field_unit(f), record.rel_spread, record.noisy, higher_is_better(f),
+            record.fraction_of_peak if f != MEDIAN_FIELD else None,
+            measurement=record if f in ROUND_FIELDS else None))
+    return values
 
 
 # --- derived figures ------------------------------------------------------------------
 
-def _rate(record: Mapping[str, Any]) -> float | None:
-    if record.get("error"):
-        return None
-    rate = (record.get("extra") or {}).get(RATE_FIELD)
-    return float(rate) if _is_number(rate) and rate > 0 else None
-
-
-def _lenet_eager_rates(records: Iterable[Mapping[str, Any]]
-                       ) -> dict[str, dict[int, tuple[float, Mapping[str, Any]]]]:
-    """device -> batch size -> (images/s, record) for the eager LeNet training step."""
-    rates: dict[str, dict[int, tuple[float, Mapping[str, Any]]]] = {}
-    for record in records:
-        params = record.get("params") or {}
-        if record.get("benchmark") != LENET_STEP_BENCHMARK or any(
-                params.get(k) != v for k, v in LENET_EAGER.items()):
-            continue
-        batch, rate = params.get(BATCH_PARAM), _rate(record)
-        if isinstance(batch, int) and rate is not None:
-            rates.setdefault(str(record.get("device")), {})[batch] = (rate, record)
-    return rates
-
-
-def lenet_speedups(records: Sequence[Mapping[str, Any]]) -> list[MetricValue]:
-    """CUDA-over-CPU images/s per batch size, and the crossover batch size, per GPU."""
-    rates = _lenet_eager_rates(records)
-    cpu = rates.get("cpu", {})
+def lenet_speedups(records: Sequence[Measurement]) -> list[MetricValue]:
+    """CUDA-over-CPU images/s of the eager LeNet step per batch size, and the crossover
+    batch size, per GPU."""
+    by_device: dict[str, dict[int, float]] = {}
     values: list[MetricValue] = []
-    for device, by_batch in rates.items():
-        if not device.startswith("cuda"):
+    for speedup in cuda_speedups(records):
+        if not speedup.cuda.matches(LENET_STEP, **{VARIANT_PARAM: EAGER}):
             continue
-        speedups: dict[int, float] = {}
-        for batch in sorted(set(by_batch) & set(cpu)):
-            (gpu_rate, gpu_rec), (cpu_rate, cpu_rec) = by_batch[batch], cpu[batch]
-            speedups[batch] = gpu_rate / cpu_rate
-            spread = _spread(gpu_rec)[0] + _spread(cpu_rec)[0]
-            noisy = _spread(gpu_rec)[1] or _spread(cpu_rec)[1]
-            values.append(MetricValue(f"{LENET_SPEEDUP}[{BATCH_PARAM}={batch}]", device,
-                                      speedups[batch], "x", spread, noisy))
-        if speedups:
-            values.append(_crossover(device, speedups))
+        batch = int(speedup.cuda.params[BATCH_PARAM])
+        by_device.setdefault(speedup.device, {})[batch] = speedup.ratio
+        values.append(MetricValue(metric_prefix(LENET_SPEEDUP, {BATCH_PARAM: batch}),
+                                  speedup.device, speedup.ratio, "x", speedup.rel_spread,
+                                  speedup.noisy))
+    values += [_crossover(device, ratios) for device, ratios in by_device.items()]
     return values
 
 
@@ -308,28 +297,27 @@ def _crossover(device: str, speedups: Mapping[int, float]) -> MetricValue:
                        higher_is_better=False, display=f"{crossover} (CUDA/CPU {table})")
 
 
-def loader_efficiencies(records: Sequence[Mapping[str, Any]]) -> list[MetricValue]:
-    """Images/s at the best worker count over images/s at 1 worker, per worker."""
-    groups: dict[tuple[str, str], dict[int, tuple[float, Mapping[str, Any]]]] = {}
-    for record in records:
-        params = record.get("params") or {}
-        workers, rate = params.get(WORKERS_PARAM), _rate(record)
-        if record.get("benchmark") != LOADER_BENCHMARK or not isinstance(workers, int) \
-                or rate is None:
-            continue
-        key = (str(record.get("device")),
-               metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: params.get(BATCH_PARAM)}))
-        groups.setdefault(key, {})[workers] = (rate, record)
+def loader_efficiencies(records: Sequence[Measurement]) -> list[MetricValue]:
+    """Images/s at the best worker count over images/s at 1 worker, per worker; where one
+    worker is the best, no value: the figure would compare one worker with itself."""
     values = []
-    for (device, metric), by_workers in groups.items():
-        if 1 not in by_workers:
+    for scaling in loader_scalings(records):
+        metric = metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: scaling.batch_size})
+        if not scaling.judgeable:
+            values.append(MetricValue(
+                metric, scaling.device, None, "per worker",
+                skipped=f"among 1 or more workers, 1 was the fastest (worker counts "
+                        f"measured: {_sweep(records, scaling.device, scaling.batch_size)}): "
+                        f"scaling would compare 1 worker with itself"))
             continue
-        best = max((w for w in by_workers if w >= 1), key=lambda w: by_workers[w][0])
-        (best_rate, best_rec), (one_rate, one_rec) = by_workers[best], by_workers[1]
-        efficiency = best_rate / one_rate / best
-        spread = _spread(best_rec)[0] + _spread(one_rec)[0]
-        noisy = _spread(best_rec)[1] or _spread(one_rec)[1]
-        values.append(MetricValue(metric, device, efficiency, "per worker", spread, noisy,
-                                  display=f"{efficiency:.2f} ({best} workers: "
-                                          f"{best_rate / one_rate:.2f}x of 1 worker)"))
+        values.append(MetricValue(
+            metric, scaling.device, scaling.efficiency, "per worker", scaling.rel_spread,
+            scaling.noisy, display=f"{scaling.efficiency:.2f} ({scaling.best_workers} "
+                                   f"workers: {scaling.speedup:.2f}x of 1 worker)"))
     return values
+
+
+def _sweep(records: Sequence[Measurement], device: str, batch: int) -> str:
+    counts = sorted({int(r.params[WORKERS_PARAM]) for r in records
+                     if r.matches(LOADER, device, **{BATCH_PARAM: batch}) and r.ok})
+    return ", ".join(map(str, counts))

@@ -1,8 +1,8 @@
 """What an acceptance run does, step by step, and its glue to the rest of blitzbench.
 
 The steps come from their owners: the claim matrix (claims/), the benchmark catalog and
-its timer (workloads/catalog.py, timing/runner.py), the profiler (profiling/) and the
-report renderer (report/). This module only sequences them, saves after each one, and
+its timer (workloads/catalog.py, workloads/measure.py) and the profiler (profiling/).
+This module only sequences them, saves after each one, and
 names the metrics a level will produce, so that a spec can be checked before anything
 runs and a figure that should exist but does not is reported MISSING.
 """
@@ -15,26 +15,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from blitzbench.acceptance.metrics import (
     CLAIMS_ALL,
-    LENET_CROSSOVER,
-    LENET_SPEEDUP,
-    LENET_STEP_BENCHMARK,
-    LOADER_BENCHMARK,
     LOADER_EFFICIENCY,
     claim_metric,
-    extract_metrics,
-    known_benchmark_fields,
-    metric_prefix,
+    derived_metric_names,
+    planned_metric_keys,
 )
 from blitzbench.acceptance.rules import RunDevices, select_devices
 from blitzbench.acceptance.spec import BoundKind, Spec, metric_pattern
 from blitzbench.errors import BlitzError
-from blitzbench.timing.measurement import Measurement
+from blitzbench.results.names import BATCH_PARAM, DEFAULT_LEVEL, LEVELS, LOADER
+from blitzbench.results.records import ClaimCell, Measurement, ProfileEntry, metric_prefix
 
 if TYPE_CHECKING:
     from blitzbench.runs import RunRecorder
@@ -43,11 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_LEVEL", "LEVELS", "judged_by", "known_metrics", "measure_with_retry",
            "plan_cases",
-           "planned_keys", "progress", "render_report", "run_benchmarks", "run_claims",
+           "planned_keys", "progress", "run_benchmarks", "run_claims",
            "run_profile"]
 
-LEVELS = ("quick", "standard", "full")
-DEFAULT_LEVEL = "quick"
 #: Every device kind a spec may name, so a spec is checked the same on any machine.
 PLANNING_DEVICES = (torch.device("cpu"), torch.device("cuda", 0))
 PROFILE_WORKLOAD = "train_step"  # the LeNet step; the loader loop is `blitzbench profile`'s
@@ -70,47 +64,34 @@ def known_metrics(data: DataSource) -> list[str]:
 
     cases = [c for level in LEVELS for c in catalog.cases(level, PLANNING_DEVICES, data)]
     names = {CLAIMS_ALL, *(claim_metric(c.id) for c in ALL_CLAIMS)}
-    names |= {metric for metric, _ in _case_keys(cases)}
+    names |= {metric for metric, _ in planned_metric_keys(cases)}
     # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
-    names |= {metric_prefix(LOADER_EFFICIENCY, {"batch_size": c.params.get("batch_size")})
-              for c in cases if c.benchmark == LOADER_BENCHMARK}
+    names |= {metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: c.params.get(BATCH_PARAM)})
+              for c in cases if c.benchmark == LOADER}
     return sorted(names)
 
 
-def planned_keys(cases: Sequence[Case], claims: Sequence[Mapping[str, Any]]
-                 ) -> set[tuple[str, str]]:
-    """(metric, device) pairs this run sets out to produce: what the same extraction
-    gives when every planned case succeeds, plus the claim cells."""
-    keys = _case_keys(cases)
-    keys |= {(v.metric, v.device) for v in extract_metrics({"claims": list(claims)})}
+def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell]) -> set[tuple[str, str]]:
+    """(metric, device) pairs this run sets out to produce: every planned case's figures
+    and the derived figures they feed, plus one per claim cell and device."""
+    keys = planned_metric_keys(cases)
+    keys |= {(claim_metric(c.claim), c.device) for c in claims}
+    keys |= {(CLAIMS_ALL, c.device) for c in claims}
     return keys
 
 
-def _case_keys(cases: Sequence[Case]) -> set[tuple[str, str]]:
-    records = [_planned_record(c) for c in cases]
-    return {(v.metric, v.device) for v in extract_metrics({"benchmarks": records})}
+def run_claims(device_spec: str, data: DataSource) -> list[ClaimCell]:
+    """The claim matrix as records."""
+    from blitzbench.claims.matrix import judge_all
 
-
-def _planned_record(case: Case) -> dict[str, Any]:
-    """A record shaped like Measurement.to_json() with placeholder figures."""
-    fields = known_benchmark_fields(case.benchmark)
-    return {"benchmark": case.benchmark, "device": case.device, "params": dict(case.params),
-            "median_s": 1.0, "iqr_s": 0.0, "noisy": False, "error": None,
-            "extra": {f: 1.0 for f in fields if f != "median_s"}}
-
-
-def run_claims(device_spec: str, data: DataSource) -> list[dict[str, Any]]:
-    """The claim matrix as results.json records (claim fields plus the cell)."""
-    from blitzbench.claims.command import judge_all
-
-    return [{**cell.claim.to_json(), **cell.to_json()} for cell in judge_all(device_spec, data)]
+    return [cell.record() for cell in judge_all(device_spec, data)]
 
 
 def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
                    judged: Callable[[Case], bool] = lambda case: True) -> None:
     """Measure each case, re-measuring a noisy one once when a rule judges its figures;
     save after each, with the wall seconds the case took (``wall_s``)."""
-    recorder.set("benchmarks", recorder.data.get("benchmarks", []))
+    recorder.extend("benchmarks", [])
     for case in cases:
         advance(f"{case.benchmark} {case.device}")
         started = time.perf_counter()
@@ -119,7 +100,7 @@ def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advanc
         # figure to size a level by, which the timed rounds alone do not give
         wall_s = round(time.perf_counter() - started, 3)
         measurement = dataclasses.replace(measurement, wall_s=wall_s)
-        recorder.extend("benchmarks", [measurement.to_json()])
+        recorder.extend("benchmarks", [measurement])
 
 
 def judged_by(spec: Spec, cases: Sequence[Case], labels: Sequence[str],
@@ -130,26 +111,16 @@ def judged_by(spec: Spec, cases: Sequence[Case], labels: Sequence[str],
     devices = RunDevices(tuple(labels), dict(gpu_names))
     rules = [(metric_pattern(r.metric), select_devices(r, devices)[0]) for r in spec.rules
              if baseline or r.kind is not BoundKind.BASELINE]
-    computable = {metric for metric, _ in _case_keys(cases)}
+    computable = {metric for metric, _ in planned_metric_keys(cases)}
 
     def judged(case: Case) -> bool:
-        own = {metric for metric, _ in _case_keys([case])}
-        fed = _derived_names(case) & computable
+        own = {metric for metric, _ in planned_metric_keys([case])}
+        fed = derived_metric_names(case.benchmark, case.params) & computable
         return any(any(regex.match(n) for n in fed) or
                    (case.device in chosen and any(regex.match(n) for n in own))
                    for regex, chosen in rules if chosen)
 
     return judged
-
-
-def _derived_names(case: Case) -> set[str]:
-    """The derived metrics a case's figures feed (on whichever device they land)."""
-    batch = {"batch_size": case.params.get("batch_size")}
-    if case.benchmark == LENET_STEP_BENCHMARK:
-        return {LENET_CROSSOVER, metric_prefix(LENET_SPEEDUP, batch)}
-    if case.benchmark == LOADER_BENCHMARK:
-        return {metric_prefix(LOADER_EFFICIENCY, batch)}
-    return set()
 
 
 def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None,
@@ -167,7 +138,7 @@ def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None
 
 
 def _measure(case: Case) -> Measurement:
-    from blitzbench.timing.runner import measure
+    from blitzbench.workloads.measure import measure
 
     return measure(case)
 
@@ -189,7 +160,7 @@ def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.de
 
     A profiler failure is recorded, not fatal: the verdict does not depend on it.
     """
-    from blitzbench.profiling import command as profiling
+    from blitzbench.profiling import session as profiling
     from blitzbench.profiling.capture import ProfileSchedule
 
     try:
@@ -198,15 +169,8 @@ def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.de
     except BlitzError:
         raise
     except Exception as exc:
-        recorder.extend("profiles", [{"device": "all", "workload": PROFILE_WORKLOAD,
-                                      "error": f"{type(exc).__name__}: {exc}"[:500]}])
-
-
-def render_report(folder: Path) -> list[Path]:
-    """report.md and report.html through the report renderer."""
-    from blitzbench.report.command import render_run
-
-    return list(render_run(folder))
+        recorder.extend("profiles", [ProfileEntry(
+            "all", PROFILE_WORKLOAD, error=f"{type(exc).__name__}: {exc}"[:500])])
 
 
 @contextlib.contextmanager

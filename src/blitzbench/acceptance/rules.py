@@ -28,6 +28,8 @@ from typing import Any
 
 from blitzbench.acceptance.metrics import MetricValue, field_unit, format_number
 from blitzbench.acceptance.spec import OPS, BoundKind, Rule, Spec, metric_pattern
+from blitzbench.results.compare import Verdict, compare_measurements
+from blitzbench.results.records import Finding
 
 __all__ = ["ACCEPTED", "REJECTED", "RuleResult", "RunDevices", "Status", "judge", "verdict"]
 
@@ -80,13 +82,13 @@ class RuleResult:
     def bound_text(self) -> str:
         return self.rule.describe_bound(self.unit)
 
-    def to_json(self) -> dict[str, Any]:
-        """The row in results.json's ``acceptance.rules`` (schema in COMMON.md)."""
-        return {"rule": self.rule.id, "metric": self.metric, "device": self.device,
-                "op": self.rule.op, "bound": self.rule.bound,
-                "bound_kind": self.rule.kind.value, "measured": self.measured,
-                "shown": self.shown, "unit": self.unit, "status": self.status.value,
-                "detail": self.detail, "source": self.rule.source}
+    def record(self) -> Finding:
+        """The row as results.json's ``acceptance.rules`` stores it."""
+        return Finding(rule=self.rule.id, metric=self.metric, device=self.device,
+                       status=self.status.value, op=self.rule.op, bound=self.rule.bound,
+                       bound_kind=self.rule.kind.value, bound_text=self.bound_text,
+                       measured=self.measured, shown=self.shown, unit=self.unit,
+                       detail=self.detail, source=self.rule.source)
 
 
 def verdict(results: Iterable[RuleResult]) -> str:
@@ -184,22 +186,31 @@ def _judge_peak(rule: Rule, value: MetricValue) -> RuleResult:
 
 def _judge_baseline(rule: Rule, value: MetricValue,
                     base: Mapping[tuple[str, str], MetricValue] | None) -> RuleResult:
+    """The per-round times of this run against the baseline's, tested (results/compare.py):
+    FAIL only when the run is SLOWER by more than the bound at 95% confidence; NOISY when
+    the rounds cannot tell."""
     if base is None:
         return _skip(rule, value.metric, value.device, "no --baseline given", value.unit)
     old = base.get((value.metric, value.device))
-    if old is None or old.value is None or old.value == 0 or not math.isfinite(old.value):
+    if old is None or old.value is None:
         return _skip(rule, value.metric, value.device, "not measured in the baseline run",
                      value.unit)
-    ratio = value.value / old.value
-    slowdown_pct = (1 - ratio if value.higher_is_better else ratio - 1) * 100
-    shown = (f"{slowdown_pct:+.1f}% slower ({value.shown()} vs {old.shown()})"
-             if slowdown_pct >= 0 else
-             f"{-slowdown_pct:.1f}% faster ({value.shown()} vs {old.shown()})")
-    spread_pct = 100 * ratio * (value.rel_spread + old.rel_spread)
-    noise = (f"noisy: IQR {100 * value.rel_spread:.0f}% of the median here, "
-             f"{100 * old.rel_spread:.0f}% in the baseline"
-             if value.noisy or old.noisy else None)
-    return _compare(rule, value, slowdown_pct, shown, BASELINE_UNIT, spread_pct, noise)
+    if value.measurement is None or old.measurement is None:
+        return _skip(rule, value.metric, value.device, "a derived figure or a probe has no "
+                     "timed rounds to test against the baseline", value.unit)
+    result = compare_measurements(old.measurement, value.measurement,
+                                  threshold=rule.bound / 100)
+    slower_pct = 100 * result.change
+    figures = f"({value.shown()} vs {old.shown()})"
+    shown = ("-" if not math.isfinite(slower_pct) else
+             f"{slower_pct:.1f}% slower {figures}" if slower_pct >= 0 else
+             f"{-slower_pct:.1f}% faster {figures}")
+    status = {Verdict.SLOWER: Status.FAIL, Verdict.NOISY: Status.NOISY}.get(result.verdict,
+                                                                           Status.PASS)
+    detail = f"{result.verdict.value}: {result.evidence()}"
+    measured = slower_pct if math.isfinite(slower_pct) else None
+    return _result(rule, value.metric, value.device, status, measured, shown, BASELINE_UNIT,
+                   detail)
 
 
 def _compare(rule: Rule, value: MetricValue, measured: float, shown: str, unit: str,

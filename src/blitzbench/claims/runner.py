@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
-from blitzbench.devices import cuda_available, device_label
+from blitzbench.devices import cuda_available, device_label, parse_devices, planned_devices
 from blitzbench.errors import BlitzError
+from blitzbench.results.records import ClaimCell
 from blitzbench.seeding import DEFAULT_SEED, seed_everything
 from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "run_matrix"]
+__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "judge_all", "run_matrix"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,14 @@ class MatrixCell:
         """A skip is neither a pass nor a failure; everything else must match."""
         return self.outcome.verdict in (self.claim.expected, Verdict.SKIPPED)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"claim": self.claim.id, "device": self.device, "expected":
-                self.claim.expected.value, "passed": self.passed, **self.outcome.to_json()}
+    def record(self) -> ClaimCell:
+        """The cell as results.json stores it, with the claim's own description."""
+        return ClaimCell(claim=self.claim.id, device=self.device,
+                         verdict=self.outcome.verdict.value,
+                         expected=self.claim.expected.value, passed=self.passed,
+                         summary=self.outcome.summary, evidence=dict(self.outcome.evidence),
+                         section=self.claim.section, statement=self.claim.statement,
+                         where=self.claim.where, scope=self.claim.scope.value)
 
 
 def applies(claim: Claim, device: torch.device) -> bool:
@@ -76,3 +81,12 @@ def run_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
                data: DataSource) -> list[MatrixCell]:
     """The whole matrix as a list."""
     return list(iter_matrix(claims, devices, data))
+
+
+def judge_all(device_spec: str, data: DataSource) -> Iterator[MatrixCell]:
+    """The matrix for ``--device``, one cell at a time; "all" includes a skipped CUDA
+    column without a GPU."""
+    from blitzbench.claims import ALL_CLAIMS
+
+    devices = planned_devices() if device_spec == "all" else parse_devices(device_spec)
+    return iter_matrix(ALL_CLAIMS, devices, data)

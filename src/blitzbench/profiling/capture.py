@@ -33,6 +33,7 @@ from torch.profiler import (
 from torch.profiler import schedule as profiler_schedule
 
 from blitzbench.errors import OutputError
+from blitzbench.results.names import PROFILE_ACTIVE_STEPS, PROFILE_WORKLOADS
 from blitzbench.workloads.cifar import DataSource, make_loader, tutorial_split
 from blitzbench.workloads.lenet import make_train_step, synthetic_batch
 
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: the workloads a profile covers, in the order they run.
-WORKLOADS = ("train_step", "loader_loop")
+WORKLOADS = PROFILE_WORKLOADS
 #: the tutorial's DataLoader uses two workers.
 LOADER_WORKERS = 2
 #: record_function labels inside each profiler step, so the trace shows where a step goes.
@@ -74,7 +75,7 @@ class ProfileSchedule:
 
     wait: int = 1
     warmup: int = 1
-    active: int = 3
+    active: int = PROFILE_ACTIVE_STEPS
 
     @property
     def total_steps(self) -> int:

@@ -21,23 +21,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blitzbench.acceptance.metrics import (
-    BATCH_PARAM,
-    LENET_EAGER,
-    LENET_STEP_BENCHMARK,
-    LOADER_BENCHMARK,
-    RATE_FIELD,
-    WORKERS_PARAM,
-)
-from blitzbench.report.benchmarks import BenchmarkRow
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
 from blitzbench.report.formatting import fmt_number
+from blitzbench.results.names import (
+    BATCH_PARAM,
+    EAGER,
+    LENET_STEP,
+    LOADER,
+    LOOP,
+    RATE_FIELD,
+    THREADS_PARAM,
+    VARIANT_PARAM,
+    WORKERS_PARAM,
+)
+from blitzbench.results.records import Measurement
 
 __all__ = ["NEAR_BOUND_FRACTION", "LoopBound", "loop_bound_blocks", "loop_bounds"]
 
-#: Names in workloads/training_loop.py (the others come from acceptance/metrics.py).
-LOOP_BENCHMARK = "training_loop.epoch_slice"
-THREADS_PARAM = "torch_threads"  # the loop run with a pinned intra-op thread count
 #: A loop within 10% of a bound is "at" it: the noise threshold blitzbench flags figures at.
 NEAR_BOUND_FRACTION = 0.9
 HEADER = ("device", "batch", "workers", "loop", "loader alone", "step alone",
@@ -85,17 +85,17 @@ class LoopBound:
         return self.loop_rate < NEAR_BOUND_FRACTION * self.serial_bound
 
 
-def loop_bounds(rows: Sequence[BenchmarkRow]) -> list[LoopBound]:
+def loop_bounds(rows: Sequence[Measurement]) -> list[LoopBound]:
     """Every measured loop whose loader and step were measured in the same run."""
     found = []
-    for loop in (r for r in rows if r.benchmark == LOOP_BENCHMARK and r.ok
+    for loop in (r for r in rows if r.benchmark == LOOP and r.ok
                  and THREADS_PARAM not in r.params):
         shared = {BATCH_PARAM: loop.params.get(BATCH_PARAM),
                   WORKERS_PARAM: loop.params.get(WORKERS_PARAM)}
-        loader = _find(rows, LOADER_BENCHMARK, loop.device, shared)
-        step = _find(rows, LENET_STEP_BENCHMARK, loop.device,
-                     {BATCH_PARAM: shared[BATCH_PARAM], **LENET_EAGER})
-        single = _find(rows, LOOP_BENCHMARK, loop.device, {**shared, THREADS_PARAM: 1})
+        loader = _find(rows, LOADER, loop.device, shared)
+        step = _find(rows, LENET_STEP, loop.device,
+                     {BATCH_PARAM: shared[BATCH_PARAM], VARIANT_PARAM: EAGER})
+        single = _find(rows, LOOP, loop.device, {**shared, THREADS_PARAM: 1})
         rates = [r.figure(RATE_FIELD) if r else None for r in (loop, loader, step)]
         if all(rates):
             noisy = any(r.noisy for r in (loop, loader, step, single) if r)
@@ -105,14 +105,14 @@ def loop_bounds(rows: Sequence[BenchmarkRow]) -> list[LoopBound]:
     return found
 
 
-def _find(rows: Sequence[BenchmarkRow], benchmark: str, device: str,
-          params: Mapping[str, Any]) -> BenchmarkRow | None:
+def _find(rows: Sequence[Measurement], benchmark: str, device: str,
+          params: Mapping[str, Any]) -> Measurement | None:
     return next((row for row in rows
                  if row.benchmark == benchmark and row.device == device and row.ok
                  and all(row.params.get(k) == v for k, v in params.items())), None)
 
 
-def loop_bound_blocks(rows: Sequence[BenchmarkRow]) -> list[Block]:
+def loop_bound_blocks(rows: Sequence[Measurement]) -> list[Block]:
     bounds = loop_bounds(rows)
     if not bounds:
         return []

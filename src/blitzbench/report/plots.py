@@ -16,18 +16,26 @@ from typing import Any
 
 from matplotlib.figure import Figure as MplFigure
 
-from blitzbench.report.benchmarks import BenchmarkRow
 from blitzbench.report.document import Figure
+from blitzbench.results.derived import cuda_speedups
+from blitzbench.results.names import (
+    BATCH_PARAM,
+    PEAK_FRACTION_FIELD,
+    RATE_FIELD,
+    VARIANT_PARAM,
+    WORKERS_PARAM,
+)
+from blitzbench.results.records import Measurement
 from blitzbench.runs import write_bytes_atomic
 
 __all__ = ["PLOTS", "PlotSpec", "bandwidth_plot", "lenet_rate_plot", "loader_plot",
            "render_plots", "speedup_plot"]
 
-RATE = "images_per_s"
-FRACTION = "fraction_of_peak"
-WORKERS = "num_workers"
-BATCH = "batch_size"
-VARIANT = "variant"
+RATE = RATE_FIELD
+FRACTION = PEAK_FRACTION_FIELD
+WORKERS = WORKERS_PARAM
+BATCH = BATCH_PARAM
+VARIANT = VARIANT_PARAM
 PIN = "pin_memory"
 LENET_PREFIX = "lenet"
 DPI = 110
@@ -45,10 +53,10 @@ class PlotSpec:
 
     name: str
     caption: str
-    draw: Callable[[Sequence[BenchmarkRow]], MplFigure | None]
+    draw: Callable[[Sequence[Measurement]], MplFigure | None]
 
 
-def render_plots(rows: Sequence[BenchmarkRow], folder: Path,
+def render_plots(rows: Sequence[Measurement], folder: Path,
                  prefix: str = "") -> list[Figure]:
     """Draw every plot that has data, save each PNG atomically into ``folder``; return the
     report figures with paths ``prefix + file name``."""
@@ -64,7 +72,7 @@ def render_plots(rows: Sequence[BenchmarkRow], folder: Path,
     return figures
 
 
-def loader_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
+def loader_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     """DataLoader images/s against num_workers, one line per (device, batch size)."""
     picked = [r for r in rows if r.ok and WORKERS in r.params and r.figure(RATE)]
     if not picked:
@@ -83,7 +91,7 @@ def loader_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     return _finish(fig, ax)
 
 
-def lenet_rate_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
+def lenet_rate_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     """LeNet images/s against batch size (log-log): one panel per benchmark (forward,
     training step), a colour per device and a line style per variant."""
     picked = _lenet_rows(rows)
@@ -111,19 +119,16 @@ def lenet_rate_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     return fig
 
 
-def speedup_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
-    """CUDA over CPU images/s against batch size, for each case measured on both."""
-    picked = _lenet_rows(rows)
-    cpu = {_case_key(r): r.figure(RATE) for r in picked if r.device == "cpu"}
-    ratios = [(r, rate / cpu[_case_key(r)]) for r in picked
-              if r.device.startswith("cuda") and _case_key(r) in cpu
-              and (rate := r.figure(RATE)) and cpu[_case_key(r)]]
-    if not ratios:
+def speedup_plot(rows: Sequence[Measurement]) -> MplFigure | None:
+    """CUDA over CPU images/s against batch size, for each LeNet case measured on both."""
+    speedups = cuda_speedups(_lenet_rows(rows))
+    if not speedups:
         return None
     lines: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
-    for row, ratio in ratios:
+    for speedup in speedups:
+        row = speedup.cuda
         key = (row.benchmark, row.device, _param(row, VARIANT))
-        lines.setdefault(key, []).append((float(row.params[BATCH]), ratio))
+        lines.setdefault(key, []).append((float(row.params[BATCH]), speedup.ratio))
     fig, ax = _axes()
     for index, ((benchmark, device, variant), points) in enumerate(lines.items()):
         _plot_line(ax, sorted(points), f"{benchmark} {variant} ({device} / cpu)",
@@ -137,7 +142,7 @@ def speedup_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
     return _finish(fig, ax)
 
 
-def bandwidth_plot(rows: Sequence[BenchmarkRow]) -> MplFigure | None:
+def bandwidth_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     """Achieved fraction of the device's nominal peak, one bar per probe."""
     picked = [r for r in rows if r.ok and r.figure(FRACTION) is not None][:MAX_BARS]
     if not picked:
@@ -169,16 +174,12 @@ PLOTS = (
 )
 
 
-def _lenet_rows(rows: Sequence[BenchmarkRow]) -> list[BenchmarkRow]:
+def _lenet_rows(rows: Sequence[Measurement]) -> list[Measurement]:
     return [r for r in rows if r.ok and r.benchmark.startswith(LENET_PREFIX)
             and BATCH in r.params and WORKERS not in r.params and r.figure(RATE)]
 
 
-def _case_key(row: BenchmarkRow) -> tuple[str, str]:
-    return row.benchmark, repr(sorted(row.params.items(), key=lambda kv: kv[0]))
-
-
-def _param(row: BenchmarkRow, name: str) -> Any:
+def _param(row: Measurement, name: str) -> Any:
     return row.params.get(name, "")
 
 
@@ -186,12 +187,12 @@ def _short_params(params: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def _one_device(rows: Sequence[BenchmarkRow]) -> bool:
+def _one_device(rows: Sequence[Measurement]) -> bool:
     return len({r.device for r in rows}) == 1
 
 
-def _lines(rows: Sequence[BenchmarkRow], key: Callable[[BenchmarkRow], Any],
-           x: Callable[[BenchmarkRow], Any]) -> dict[Any, list[tuple[float, float, bool]]]:
+def _lines(rows: Sequence[Measurement], key: Callable[[Measurement], Any],
+           x: Callable[[Measurement], Any]) -> dict[Any, list[tuple[float, float, bool]]]:
     """Points (x, images/s, noisy) per line, sorted by x."""
     lines: dict[Any, list[tuple[float, float, bool]]] = {}
     for row in rows:

@@ -7,6 +7,7 @@ from typing import Any
 
 from blitzbench.report.document import Block, Cell, Heading, LinkList, Paragraph, Table
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_ms, fmt_number
+from blitzbench.results.records import ProfileEntry
 
 __all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row"]
 
@@ -15,17 +16,17 @@ PROFILE_HEADER = ("device", "workload", "CPU time/step", "GPU busy/step", "kerne
 OPERATOR_HEADER = ("operator", "calls/step", "self time/step", "share")
 
 
-def profile_row(entry: Mapping[str, Any]) -> tuple[str, ...]:
+def profile_row(entry: ProfileEntry) -> tuple[str, ...]:
     """One line per profiled (device, workload) for a table."""
-    summary = entry.get("summary") or {}
+    summary = entry.summary
     gpu = summary.get("gpu") or {}
     peaks = summary.get("peak_memory_bytes") or {}
     peak = ", ".join(f"{dev} {fmt_bytes(value)}" for dev, value in sorted(peaks.items()))
-    return (str(entry.get("device", MISSING)), str(entry.get("workload", MISSING)),
+    return (entry.device, entry.workload,
             fmt_ms(summary.get("cpu_ms_per_step")),
             fmt_ms(gpu.get("gpu_busy_ms_per_step")) if gpu else MISSING,
             fmt_number(gpu.get("kernels_per_step")) if gpu else MISSING,
-            peak or MISSING, reading(summary))
+            peak or MISSING, entry.error or reading(summary))
 
 
 def reading(summary: Mapping[str, Any]) -> str:
@@ -43,7 +44,7 @@ def reading(summary: Mapping[str, Any]) -> str:
     return MISSING
 
 
-def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str,
+def profile_blocks(profiles: Sequence[ProfileEntry], link_prefix: str,
                    logdir: str = "reports/profiler") -> list[Block]:
     """The profiles section: the overview table, links to the traces, top operators.
     ``logdir`` is the profiler folder as the reader's shell would name it."""
@@ -62,18 +63,17 @@ def profile_blocks(profiles: Sequence[Mapping[str, Any]], link_prefix: str,
                   f"tab, from `pip install blitzbench[tensorboard]`), or load a "
                   f"`.pt.trace.json` file into Perfetto (ui.perfetto.dev) or "
                   f"chrome://tracing: they are Chrome-trace JSON."),
-        LinkList(tuple((f"{p.get('device')} {p.get('workload')} trace folder",
-                        f"{link_prefix}{p.get('trace_dir')}") for p in profiles
-                       if p.get("trace_dir"))),
+        LinkList(tuple((f"{p.device} {p.workload} trace folder",
+                        f"{link_prefix}{p.trace_dir}") for p in profiles if p.trace_dir)),
     ]
     for entry in profiles:
         blocks.extend(_operator_blocks(entry))
     return blocks
 
 
-def _operator_blocks(entry: Mapping[str, Any]) -> list[Block]:
-    summary = entry.get("summary") or {}
-    title = f"{entry.get('device')} {entry.get('workload')}: top operators"
+def _operator_blocks(entry: ProfileEntry) -> list[Block]:
+    summary = entry.summary
+    title = f"{entry.device} {entry.workload}: top operators"
     blocks: list[Block] = [Heading(3, title)]
     cuda = summary.get("cuda_activities") or {}
     if cuda.get("requested") and not cuda.get("available"):

@@ -9,12 +9,12 @@ machine see which family to trim, and shows whether ``full`` kept its time promi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
-from blitzbench.report.formatting import MISSING, fmt_duration_s, fmt_params, is_number
+from blitzbench.report.formatting import MISSING, fmt_duration_s, fmt_params
+from blitzbench.results.records import AcceptanceRecord, Measurement, RunResults
 
 __all__ = ["SLOWEST_SHOWN", "FamilyTime", "family_times", "run_time_blocks",
            "slowest_cases", "timed_records"]
@@ -33,7 +33,7 @@ class FamilyTime:
     wall_s: float
 
 
-def run_time_blocks(results: Mapping[str, Any]) -> list[Block]:
+def run_time_blocks(results: RunResults) -> list[Block]:
     """The section, or nothing when the run recorded no per-case wall times."""
     records = timed_records(results)
     if not records:
@@ -43,53 +43,50 @@ def run_time_blocks(results: Mapping[str, Any]) -> list[Block]:
     family_rows = tuple((Cell(f.family, code=True), Cell(f.device), Cell(str(f.cases)),
                          Cell(fmt_duration_s(f.wall_s)), Cell(_share(f.wall_s, total)))
                         for f in families)
-    slow_rows = tuple((Cell(str(r.get("benchmark")), code=True), Cell(str(r.get("device"))),
-                       Cell(fmt_params(r.get("params") or {})), Cell(fmt_duration_s(r["wall_s"])),
-                       Cell(str(r.get("rounds", "?"))))
+    slow_rows = tuple((Cell(r.benchmark, code=True), Cell(r.device), Cell(fmt_params(r.params)),
+                       Cell(fmt_duration_s(r.wall_s)), Cell(str(r.rounds)))
                       for r in slowest_cases(records))
     return [Heading(2, "Where the time went", "run-time"),
-            Paragraph(_steps_text(results.get("acceptance"), total, len(records))),
+            Paragraph(_steps_text(results.acceptance, total, len(records))),
             Table(("family", "device", "cases", "wall", "share"), family_rows,
                   frozenset({2, 3, 4})),
             Table(("slowest case", "device", "params", "wall", "rounds"), slow_rows,
                   frozenset({3, 4}))]
 
 
-def timed_records(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def timed_records(results: RunResults) -> list[Measurement]:
     """The benchmark records that carry a wall time (runs before it was kept carry none)."""
-    return [r for r in results.get("benchmarks") or []
-            if isinstance(r, Mapping) and is_number(r.get("wall_s"))]
+    return [r for r in results.benchmarks if r.wall_s is not None]
 
 
-def family_times(records: Sequence[Mapping[str, Any]]) -> list[FamilyTime]:
+def family_times(records: Sequence[Measurement]) -> list[FamilyTime]:
     """Wall seconds per (family, device), most expensive first."""
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for record in records:
-        key = (str(record.get("benchmark", "?")).split(".", 1)[0], str(record.get("device")))
-        seconds[key] += record["wall_s"]
+        key = (record.family, record.device)
+        seconds[key] += record.wall_s or 0.0
         counts[key] += 1
     found = [FamilyTime(family, device, counts[(family, device)], total)
              for (family, device), total in seconds.items()]
     return sorted(found, key=lambda f: f.wall_s, reverse=True)
 
 
-def slowest_cases(records: Sequence[Mapping[str, Any]],
-                  count: int = SLOWEST_SHOWN) -> list[Mapping[str, Any]]:
-    return sorted(records, key=lambda r: r["wall_s"], reverse=True)[:count]
+def slowest_cases(records: Sequence[Measurement],
+                  count: int = SLOWEST_SHOWN) -> list[Measurement]:
+    return sorted(records, key=lambda r: r.wall_s or 0.0, reverse=True)[:count]
 
 
 def _share(part: float, whole: float) -> str:
     return f"{part / whole:.0%}" if whole > 0 else MISSING
 
 
-def _steps_text(acceptance: Any, benchmarks_s: float, cases: int) -> str:
+def _steps_text(acceptance: AcceptanceRecord | None, benchmarks_s: float, cases: int) -> str:
     """One sentence: the whole run and its steps when recorded, else the benchmarks."""
-    steps = acceptance.get("step_s") if isinstance(acceptance, Mapping) else None
     cases_text = f"{cases} benchmark cases took {fmt_duration_s(benchmarks_s)} in all"
-    if not isinstance(steps, Mapping) or not is_number(acceptance.get("wall_s")):
+    if acceptance is None or acceptance.wall_s is None or not acceptance.step_s:
         return cases_text + "."
-    parts = [f"{name} {fmt_duration_s(steps[name])}" for name in STEP_ORDER
-             if is_number(steps.get(name))]
-    return (f"The run took {fmt_duration_s(acceptance['wall_s'])} ({', '.join(parts)}); "
+    steps = acceptance.step_s
+    parts = [f"{name} {fmt_duration_s(steps[name])}" for name in STEP_ORDER if name in steps]
+    return (f"The run took {fmt_duration_s(acceptance.wall_s)} ({', '.join(parts)}); "
             f"{cases_text}.")

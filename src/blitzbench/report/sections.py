@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from blitzbench.report.benchmarks import benchmark_blocks, rows_from_results
-from blitzbench.report.claims_table import stored_matrix
+from blitzbench.report.benchmarks import benchmark_blocks
+from blitzbench.report.claims_table import by_claim
 from blitzbench.report.document import (
     Block,
     Cell,
@@ -20,6 +20,7 @@ from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
 from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.run_time import run_time_blocks
+from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
 __all__ = ["STATUS_TONES", "VERDICT_TONES", "build_document"]
 
@@ -36,72 +37,66 @@ ENVIRONMENT_FIELDS = (("host", "host"), ("cpu", "CPU"), ("cpu_count", "CPU cores
 ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", "detail")
 
 
-def build_document(results: Mapping[str, Any], figures: Sequence[Figure],
+def build_document(results: RunResults, figures: Sequence[Figure],
                    link_prefix: str, logdir: str = "reports/profiler") -> Document:
     """Every section that has data, in the order a reader wants them: the verdict first,
     then where the run happened, then the evidence, last what the run cost in time."""
-    rows = rows_from_results(results)
-    evidence: list[Block] = [*_claim_blocks(results.get("claims") or [])]
+    rows = results.benchmarks
+    evidence: list[Block] = [*_claim_blocks(results.claims)]
     if figures:
         evidence += [Heading(2, "Plots", "plots"), *figures]
     evidence += loop_bound_blocks(rows)
     evidence += benchmark_blocks(rows)
-    evidence += profile_blocks([p for p in results.get("profiles") or []
-                                if isinstance(p, Mapping)], link_prefix, logdir)
+    evidence += profile_blocks(results.profiles, link_prefix, logdir)
     evidence += run_time_blocks(results)
-    verdict = _acceptance_blocks(results.get("acceptance"))
+    verdict = _acceptance_blocks(results.acceptance)
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
                                   "acceptance verdict.", "warn"))
     blocks = [*_status_blocks(results), *verdict, *_environment_blocks(results), *evidence]
-    command = results.get("command", "?")
-    title = f"blitzbench {command}: {results.get('run_id', '')}"
-    subtitle = (f"blitzbench {results.get('blitzbench', '?')}, started "
-                f"{results.get('started') or MISSING}, finished "
-                f"{results.get('finished') or MISSING}")
+    title = f"blitzbench {results.command or '?'}: {results.run_id}"
+    subtitle = (f"blitzbench {results.blitzbench or '?'}, started "
+                f"{results.started or MISSING}, finished {results.finished or MISSING}")
     return Document(title, subtitle, tuple(blocks))
 
 
-def _status_blocks(results: Mapping[str, Any]) -> list[Block]:
-    if results.get("interrupted"):
+def _status_blocks(results: RunResults) -> list[Block]:
+    if results.interrupted:
         return [Paragraph("This run was interrupted: the report shows what finished before "
                           "the interruption.", "warn")]
-    if not results.get("complete"):
+    if not results.complete:
         return [Paragraph("This run is incomplete (still running, or stopped without "
                           "saying so): the report shows what was saved.", "warn")]
     return []
 
 
-def _acceptance_blocks(acceptance: Any) -> list[Block]:
-    if not isinstance(acceptance, Mapping):
+def _acceptance_blocks(acceptance: AcceptanceRecord | None) -> list[Block]:
+    if acceptance is None:
         return []
-    verdict = str(acceptance.get("verdict", "?"))
-    facts = ", ".join(f"{k} {acceptance[k]}" for k in ("level", "spec", "baseline")
-                      if acceptance.get(k))
-    rows = tuple(_rule_cells(r) for r in acceptance.get("rules") or [] if isinstance(r, Mapping))
+    verdict = acceptance.verdict
+    facts = ", ".join(f"{k} {getattr(acceptance, k)}" for k in ("level", "spec", "baseline")
+                      if getattr(acceptance, k))
+    rows = tuple(_rule_cells(r) for r in acceptance.findings)
     return [Heading(2, "Acceptance verdict", "acceptance"),
             Paragraph(f"Verdict: {verdict}" + (f" ({facts})" if facts else ""),
                       STATUS_TONES.get(verdict, "")),
             Table(ACCEPTANCE_HEADER, rows, frozenset({4}))]
 
 
-def _rule_cells(rule: Mapping[str, Any]) -> tuple[Cell, ...]:
-    status = str(rule.get("status", "?"))
-    bound = f"{rule.get('op', '')} {fmt_value(rule.get('bound'))}".strip()
-    if rule.get("bound_kind"):
-        bound += f" ({rule['bound_kind']})"
-    measured = str(rule.get("shown") or fmt_value(rule.get("measured")))
-    if not rule.get("shown") and rule.get("unit") and rule.get("measured") is not None:
-        measured += f" {rule['unit']}"
-    return (Cell(str(rule.get("rule", "?")), code=True), Cell(str(rule.get("metric", "")),
-                                                             code=True),
-            Cell(str(rule.get("device", ""))), Cell(bound), Cell(measured),
-            Cell(status, STATUS_TONES.get(status, "")), Cell(str(rule.get("detail") or "")))
+def _rule_cells(rule: Finding) -> tuple[Cell, ...]:
+    bound = rule.bound_text or f"{rule.op} {fmt_value(rule.bound)}".strip()
+    if not rule.bound_text and rule.bound_kind:
+        bound += f" ({rule.bound_kind})"
+    measured = rule.shown or fmt_value(rule.measured)
+    if not rule.shown and rule.unit and rule.measured is not None:
+        measured += f" {rule.unit}"
+    return (Cell(rule.rule, code=True), Cell(rule.metric, code=True), Cell(rule.device),
+            Cell(bound), Cell(measured), Cell(rule.status, STATUS_TONES.get(rule.status, "")),
+            Cell(rule.detail))
 
 
-def _environment_blocks(results: Mapping[str, Any]) -> list[Block]:
-    env = results.get("environment")
-    env = env if isinstance(env, Mapping) else {}
+def _environment_blocks(results: RunResults) -> list[Block]:
+    env = results.environment.facts
     rows = [(Cell(label), Cell(_fact(env.get(key)))) for key, label in ENVIRONMENT_FIELDS
             if key in env]
     for gpu in env.get("gpus") or []:
@@ -126,9 +121,9 @@ def _gpu_text(gpu: Mapping[str, Any]) -> str:
             f"driver {gpu.get('driver') or '?'}")
 
 
-def _data_text(results: Mapping[str, Any]) -> str:
-    source = results.get("data_source")
-    if not isinstance(source, Mapping):
+def _data_text(results: RunResults) -> str:
+    source = results.data_source
+    if source is None:
         return "Data set: none recorded for this run."
     if source.get("kind") == "synthetic":
         return (f"Data set: synthetic CIFAR-10 in the real on-disk format (not the real "
@@ -136,8 +131,8 @@ def _data_text(results: Mapping[str, Any]) -> str:
     return f"Data set: real CIFAR-10 at `{source.get('root')}`."
 
 
-def _claim_blocks(entries: Sequence[Any]) -> list[Block]:
-    devices, rows = stored_matrix([e for e in entries if isinstance(e, Mapping)])
+def _claim_blocks(cells: Sequence[ClaimCell]) -> list[Block]:
+    devices, rows = by_claim(cells)
     if not rows:
         return []
     cells = []
@@ -154,7 +149,7 @@ def _claim_blocks(entries: Sequence[Any]) -> list[Block]:
             Table(("claim", "expected", *devices, "evidence"), tuple(cells))]
 
 
-def _verdict_cell(cell: Any) -> Cell:
+def _verdict_cell(cell: ClaimCell | None) -> Cell:
     if cell is None:
         return Cell("n/a", "muted")
     return Cell(cell.mark, VERDICT_TONES.get(cell.verdict, "") if cell.passed else "bad")

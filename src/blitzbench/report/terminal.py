@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from blitzbench.report.claims_table import verdict_mark
-
 if TYPE_CHECKING:
-    from blitzbench.claims.runner import MatrixCell
-    from blitzbench.workloads.cifar import DataSource
+    from blitzbench.results.records import ClaimCell, ProfileEntry
 
 __all__ = ["VERDICT_STYLES", "print_claim_matrix", "print_profile_summaries"]
 
@@ -20,22 +17,21 @@ VERDICT_STYLES = {"HOLDS": "green", "CONDITIONAL": "yellow", "OUTDATED": "magent
                   "FAILS": "bold red", "SKIPPED": "dim"}
 
 
-def print_claim_matrix(cells: Sequence[MatrixCell], data: DataSource,
+def print_claim_matrix(cells: Sequence[ClaimCell], data_text: str,
                        console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"blitzbench claims ({data.describe()})", show_lines=False)
+    table = Table(title=f"blitzbench claims ({data_text})", show_lines=False)
     for column in ("claim", "device", "verdict", "evidence"):
         table.add_column(column, overflow="fold")
     for cell in cells:
-        style = VERDICT_STYLES[cell.outcome.verdict.value] if cell.passed else "bold red"
-        table.add_row(cell.claim.id, cell.device, f"[{style}]{verdict_mark(cell)}[/]",
-                      cell.outcome.summary)
+        style = VERDICT_STYLES[cell.verdict] if cell.passed else "bold red"
+        table.add_row(cell.claim, cell.device, f"[{style}]{cell.mark}[/]", cell.summary)
     console.print(table)
     failed = sum(not c.passed for c in cells)
     console.print(f"{len(cells)} cells, {failed} not as expected")
 
 
-def print_profile_summaries(profiles: Sequence[Mapping[str, Any]],
+def print_profile_summaries(profiles: Sequence[ProfileEntry],
                             console: Console | None = None) -> None:
     """One row per profiled (device, workload): host time against GPU busy time per step."""
     from blitzbench.report.profiles import PROFILE_HEADER, profile_row

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
+from blitzbench.results.records import Measurement
 from blitzbench.seeding import DEFAULT_SEED, seed_everything
 from blitzbench.timing.clocks import Clock, clock_for
-from blitzbench.timing.measurement import Measurement
 from blitzbench.timing.rates import derived_rates
 from blitzbench.workloads.catalog import Case, Workload
 

@@ -15,34 +15,25 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blitzbench.acceptance import plan
-from blitzbench.acceptance.baseline import (
-    Baseline,
-    compatibility_problems,
-    load_baseline,
-    save_baseline,
-)
-from blitzbench.acceptance.junit import write_junit
-from blitzbench.acceptance.metrics import extract_metrics
-from blitzbench.acceptance.rules import ACCEPTED, RuleResult, RunDevices, judge, verdict
-from blitzbench.acceptance.spec import Spec, load_spec
-from blitzbench.acceptance.table import print_verdict, status_counts
-from blitzbench.devices import device_label, parse_devices
-from blitzbench.environment import fingerprint
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
 from blitzbench.options import add_data_root, add_device, add_out
-from blitzbench.report.formatting import fmt_params
-from blitzbench.report.run_time import slowest_cases, timed_records
-from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
-from blitzbench.workloads.cifar import DataSource, resolve_data_source
+from blitzbench.results.names import DEFAULT_LEVEL, LEVELS
+from blitzbench.results.records import AcceptanceRecord, Environment, RunResults
+
+if TYPE_CHECKING:
+    from blitzbench.acceptance.baseline import Baseline
+    from blitzbench.acceptance.rules import RuleResult
+    from blitzbench.acceptance.spec import Spec
+    from blitzbench.runs import RunRecorder
+    from blitzbench.workloads.cifar import DataSource
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--level", choices=plan.LEVELS, default=plan.DEFAULT_LEVEL,
+    parser.add_argument("--level", choices=LEVELS, default=DEFAULT_LEVEL,
                         help="depth: quick (about a minute on 2 cores), standard, full "
                              "(at most 10 minutes on a GPU node); default quick")
     add_device(parser)
@@ -62,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from blitzbench.acceptance import plan
+    from blitzbench.acceptance.spec import load_spec
+    from blitzbench.devices import parse_devices
+    from blitzbench.environment import fingerprint
+    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
+    from blitzbench.workloads.cifar import resolve_data_source
+
     devices = parse_devices(args.device)  # unknown or absent devices fail before any work
     data = resolve_data_source(args.data_root)
     known = plan.known_metrics(data)
@@ -71,12 +69,10 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec, known)
     if args.data_root is not None:
         data.validate()  # a defective data set fails before the run folder exists
-    environment = fingerprint()
-    baseline = _baseline(args, environment)
+    baseline = _baseline(args, Environment(fingerprint()))
     reports = Path(args.out) if args.out is not None else default_reports_dir()
     recorder = RunRecorder(create_run_folder(reports), "accept",
-                           data_source={"kind": data.kind, "root": str(data.root)},
-                           level=args.level)
+                           data_source=data.to_json(), level=args.level)
     try:
         return _accept(args, recorder, reports, devices, data, spec, baseline)
     except KeyboardInterrupt:
@@ -85,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _baseline(args: argparse.Namespace, environment: dict[str, Any]) -> Baseline | None:
+def _baseline(args: argparse.Namespace, environment: Environment) -> Baseline | None:
     """Load --baseline; refuse one from other hardware or torch unless forced."""
+    from blitzbench.acceptance.baseline import compatibility_problems, load_baseline
+
     if args.baseline is None:
         if args.force_baseline:
             raise UsageError("--force-baseline needs --baseline PATH")
@@ -105,40 +103,56 @@ def _baseline(args: argparse.Namespace, environment: dict[str, Any]) -> Baseline
 def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             devices: list[Any], data: DataSource, spec: Spec,
             baseline: Baseline | None) -> int:
+    from blitzbench.acceptance import plan
+    from blitzbench.acceptance.baseline import save_baseline
+    from blitzbench.acceptance.junit import write_junit
+    from blitzbench.acceptance.metrics import extract_metrics
+    from blitzbench.acceptance.rules import ACCEPTED, RunDevices, judge, verdict
+    from blitzbench.devices import device_label
+
     started = time.perf_counter()
     cases = plan.plan_cases(args.level, devices, data)
     labels = [device_label(d) for d in devices]
-    run_devices = RunDevices.from_environment(labels, recorder.data["environment"])
+    run_devices = RunDevices(tuple(labels), recorder.results.environment.gpu_names)
     judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
                             baseline=baseline is not None)
     step_s = _run_steps(args, recorder, reports, devices, data, cases, judged)
-    rows = judge(spec, extract_metrics(recorder.data), run_devices,
-                 planned=plan.planned_keys(cases, recorder.data.get("claims", [])),
+    rows = judge(spec, extract_metrics(recorder.results), run_devices,
+                 planned=plan.planned_keys(cases, recorder.results.claims),
                  level=args.level,
                  baseline=extract_metrics(baseline.results) if baseline else None)
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
-    recorder.set("acceptance", {**_acceptance_json(outcome, args.level, spec, baseline, rows),
-                                "wall_s": round(elapsed, 1), "step_s": step_s})
+    recorder.set("acceptance", _acceptance_record(outcome, args.level, spec, baseline, rows,
+                                                  round(elapsed, 1), step_s))
     write_junit(recorder.folder, rows, elapsed_s=elapsed)
     recorder.finish()
-    plan.render_report(recorder.folder)
+    render_report(recorder.folder)
     _print(rows, outcome, args.level, spec, recorder, elapsed)
     if args.save_baseline:
-        saved = save_baseline(recorder.data, reports)
+        saved = save_baseline(recorder.results, reports)
         print(f"baseline saved: {saved}", file=sys.stderr)
     return EXIT_OK if outcome == ACCEPTED else EXIT_FAILED
+
+
+def render_report(folder: Path) -> None:
+    """report.md and report.html, as `blitzbench report` writes them."""
+    from blitzbench.report.render import render_run
+
+    render_run(folder)
 
 
 def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
                devices: list[Any], data: DataSource, cases: list[Any],
                judged: Any) -> dict[str, float]:
     """Claims, benchmarks, profile, each saved as it finishes; seconds each took."""
+    from blitzbench.acceptance import plan
+
     step_s: dict[str, float] = {}
     with plan.progress(total=len(cases) + 2) as advance:
         mark = time.perf_counter()
         advance("claims")
-        recorder.set("claims", plan.run_claims(args.device, data))
+        recorder.set("claims", tuple(plan.run_claims(args.device, data)))
         step_s["claims"], mark = _since(mark)
         plan.run_benchmarks(cases, recorder, advance, judged)
         step_s["benchmarks"], mark = _since(mark)
@@ -153,31 +167,38 @@ def _since(mark: float) -> tuple[float, float]:
     return round(now - mark, 1), now
 
 
-def _acceptance_json(outcome: str, level: str, spec: Spec, baseline: Baseline | None,
-                     rows: list[RuleResult]) -> dict[str, Any]:
-    """The ``acceptance`` section of results.json (schema in the project's brief)."""
-    return {"verdict": outcome, "level": level, "spec": spec.path,
-            "spec_description": spec.description,
-            "baseline": baseline.describe() if baseline else None,
-            "counts": status_counts(rows), "rules": [r.to_json() for r in rows]}
+def _acceptance_record(outcome: str, level: str, spec: Spec, baseline: Baseline | None,
+                       rows: list[RuleResult], wall_s: float,
+                       step_s: dict[str, float]) -> AcceptanceRecord:
+    """The ``acceptance`` section of results.json."""
+    from blitzbench.acceptance.table import status_counts
+
+    return AcceptanceRecord(outcome, level, spec.path, tuple(r.record() for r in rows),
+                            spec.description, baseline.describe() if baseline else None,
+                            status_counts(rows), wall_s, step_s)
 
 
 def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
            recorder: RunRecorder, elapsed_s: float) -> None:
     title = f"blitzbench accept (level {level}, spec {Path(spec.path).name}, " \
             f"{elapsed_s:.0f} s)"
+    from blitzbench.acceptance.table import print_verdict
+
     print_verdict(rows, outcome, title)
-    print(_time_line(recorder.data), file=sys.stderr)
+    print(_time_line(recorder.results), file=sys.stderr)
     print(f"run folder: {recorder.folder}", file=sys.stderr)
 
 
-def _time_line(results: dict[str, Any]) -> str:
+def _time_line(results: RunResults) -> str:
     """Seconds per step and the slowest case: what to trim when a level runs too long."""
-    steps = results["acceptance"]["step_s"]
+    from blitzbench.report.formatting import fmt_params
+    from blitzbench.report.run_time import slowest_cases, timed_records
+
+    steps = results.acceptance.step_s if results.acceptance else {}
     line = "time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items())
     timed = timed_records(results)
     if timed:
         (slowest,) = slowest_cases(timed, count=1)
-        line += (f"; slowest case {slowest['benchmark']} on {slowest['device']} "
-                 f"({fmt_params(slowest['params'])}) {slowest['wall_s']:.1f} s")
+        line += (f"; slowest case {slowest.benchmark} on {slowest.device} "
+                 f"({fmt_params(slowest.params)}) {slowest.wall_s:.1f} s")
     return line

@@ -1,0 +1,119 @@
+"""Compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY, tested.
+
+Each benchmark case measured in both runs (same benchmark, parameters and device) is
+judged on its per-round times: the ratio of medians B/A with a 95% bootstrap confidence
+interval, read against a threshold (results/compare.py says how and why). Runs from
+different hardware or torch are refused unless --force. Exit 0: nothing SLOWER;
+1: some figure SLOWER; 2: a usage error or a missing or malformed run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
+from blitzbench.results.compare import DEFAULT_THRESHOLD, Verdict, compare_measurements
+
+if TYPE_CHECKING:
+    from blitzbench.results.compare import Comparison
+    from blitzbench.results.reader import StoredRun
+    from blitzbench.results.records import Measurement
+
+__all__ = ["Row", "add_arguments", "compare_runs", "run"]
+
+Row = tuple["Measurement", "Measurement", "Comparison"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_a", type=Path, metavar="RUN_A", help="the reference run folder")
+    parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the run judged against it")
+    parser.add_argument("--threshold", type=float, default=100 * DEFAULT_THRESHOLD,
+                        metavar="PCT", help="smallest change called FASTER or SLOWER, in "
+                                            f"percent (default {100 * DEFAULT_THRESHOLD:g})")
+    parser.add_argument("--force", action="store_true",
+                        help="compare runs from different hardware or torch anyway")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--all", action="store_true",
+                        help="list every figure, not only those that are not SAME")
+
+
+def run(args: argparse.Namespace) -> int:
+    from blitzbench.results.reader import read_run
+
+    if not 0 < args.threshold < 100:
+        raise UsageError(f"--threshold {args.threshold:g} is out of range: use a percentage "
+                         f"between 0 and 100")
+    run_a, run_b = read_run(args.run_a, "run A"), read_run(args.run_b, "run B")
+    problems = run_b.results.environment.differences(
+        run_a.results.environment, here=f"in B ({run_b.name})", there=f"in A ({run_a.name})")
+    if problems and not args.force:
+        raise UsageError(f"{run_a.folder} and {run_b.folder} were measured on different "
+                         f"hardware or torch ({'; '.join(problems)}): pass --force to "
+                         f"compare anyway")
+    rows = compare_runs(run_a, run_b, args.threshold / 100)
+    if args.format == "json":
+        print(json.dumps(_json(run_a, run_b, rows, problems), indent=2))
+    else:
+        _print(run_a, run_b, rows, problems, show_all=args.all)
+    slower = any(c.verdict is Verdict.SLOWER for _, _, c in rows)
+    return EXIT_FAILED if slower else EXIT_OK
+
+
+def compare_runs(run_a: StoredRun, run_b: StoredRun, threshold: float) -> list[Row]:
+    """Every case measured in both runs, with its verdict, in run A's order."""
+    theirs = {(m.prefix, m.device): m for m in run_b.results.benchmarks}
+    return [(a, theirs[(a.prefix, a.device)],
+             compare_measurements(a, theirs[(a.prefix, a.device)], threshold=threshold))
+            for a in run_a.results.benchmarks if (a.prefix, a.device) in theirs]
+
+
+def counts(rows: list[Row]) -> str:
+    """``2 SLOWER, 0 FASTER, 40 SAME, 5 NOISY of 47 figures``."""
+    found = {v: sum(c.verdict is v for _, _, c in rows) for v in Verdict}
+    return ", ".join(f"{n} {v.value}" for v, n in found.items()) + f" of {len(rows)} figures"
+
+
+def _json(run_a: StoredRun, run_b: StoredRun, rows: list[Row],
+          problems: list[str]) -> dict[str, object]:
+    return {"run_a": str(run_a.folder), "run_b": str(run_b.folder), "summary": counts(rows),
+            "environment_differences": problems,
+            "figures": [{"benchmark": a.benchmark, "device": a.device,
+                         "params": dict(a.params), "verdict": c.verdict.value,
+                         "ratio": c.ratio, "ci_low": c.low, "ci_high": c.high,
+                         "threshold": c.threshold, "median_a_s": a.median_s,
+                         "median_b_s": b.median_s, "evidence": c.evidence()}
+                        for a, b, c in rows]}
+
+
+def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[str], *,
+           show_all: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from blitzbench.acceptance.table import LOG_WIDTH
+    from blitzbench.report.formatting import fmt_duration_s
+
+    print(f"compare: {counts(rows)} (B = {run_b.name} against A = {run_a.name}; B/A median "
+          f"time, 95% CI)")  # one line, never wrapped: scripts read it
+    console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
+    if problems:
+        console.print(f"[yellow]compared across environments: {escape('; '.join(problems))}")
+    table = Table()
+    for column in ("case", "device", "A", "B", "B/A", "95% CI", "verdict"):
+        table.add_column(column, overflow="fold")
+    for a, b, c in rows:
+        if show_all or c.verdict is not Verdict.SAME:
+            table.add_row(escape(a.prefix), a.device, fmt_duration_s(a.median_s),
+                          fmt_duration_s(b.median_s), f"{c.ratio:.3f}",
+                          f"{c.low:.3f}-{c.high:.3f}", _styled(c.verdict))
+    console.print(table)
+
+
+def _styled(verdict: Verdict) -> str:
+    style = {Verdict.SLOWER: "bold red", Verdict.FASTER: "green", Verdict.NOISY: "yellow"}
+    return f"[{style.get(verdict, 'dim')}]{verdict.value}[/]"

@@ -1,0 +1,80 @@
+"""Profile the LeNet training step and the DataLoader-fed loop with torch.profiler.
+
+Traces land in <reports>/profiler/<run-id>/<device>-<workload>/ (open them with
+`tensorboard --logdir <reports>/profiler`, or in Perfetto: they are Chrome-trace JSON),
+each beside a summary.json; the run folder <reports>/runs/<run-id>/ records the same
+summaries for `blitzbench report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from blitzbench.errors import EXIT_OK
+from blitzbench.options import add_data_root, add_device, add_out, positive_int
+from blitzbench.results.names import (
+    PROFILE_ACTIVE_STEPS,
+    PROFILE_WORKLOADS,
+    PROFILER_FOLDER,
+    TUTORIAL_BATCH_SIZE,
+)
+
+if TYPE_CHECKING:
+    from blitzbench.results.records import ProfileEntry
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_device(parser)
+    parser.add_argument("--batch-size", type=positive_int, default=TUTORIAL_BATCH_SIZE,
+                        metavar="N", help=f"images per step (default {TUTORIAL_BATCH_SIZE}, "
+                                          f"the tutorial's)")
+    parser.add_argument("--workload", choices=(*PROFILE_WORKLOADS, "all"), default="all",
+                        help="what to profile (default: all)")
+    parser.add_argument("--active-steps", type=positive_int, default=PROFILE_ACTIVE_STEPS,
+                        metavar="N", help="recorded steps after one wait and one warm-up "
+                                          f"step (default {PROFILE_ACTIVE_STEPS})")
+    add_out(parser)
+    add_data_root(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from blitzbench.devices import parse_devices
+    from blitzbench.profiling.capture import ProfileSchedule
+    from blitzbench.profiling.session import profile_all
+    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
+    from blitzbench.workloads.cifar import resolve_data_source
+
+    devices = parse_devices(args.device)  # unknown or absent devices fail before any work
+    data = resolve_data_source(args.data_root)
+    if args.data_root is not None:
+        data.validate()  # a defective data set fails before the run folder exists
+    reports = Path(args.out) if args.out is not None else default_reports_dir()
+    workloads = PROFILE_WORKLOADS if args.workload == "all" else (args.workload,)
+    plan = ProfileSchedule(active=args.active_steps)
+    recorder = RunRecorder(create_run_folder(reports), "profile", data_source=data.to_json(),
+                           settings={"batch_size": args.batch_size,
+                                     "schedule": plan.to_json()})
+    try:
+        profiles = profile_all(recorder, reports, devices, workloads, args.batch_size,
+                               data, plan)
+    except KeyboardInterrupt:
+        recorder.finish(interrupted=True)
+        raise
+    recorder.finish()
+    _print(profiles, reports, recorder.folder)
+    return EXIT_OK
+
+
+def _print(profiles: list[ProfileEntry], reports: Path, folder: Path) -> None:
+    from blitzbench.report.terminal import print_profile_summaries
+
+    print_profile_summaries(profiles)
+    for entry in profiles:
+        print(f"trace: {reports / str(entry.trace_dir)}", file=sys.stderr)
+    print(f"run folder: {folder}", file=sys.stderr)
+    print(f"traces: tensorboard --logdir {reports / PROFILER_FOLDER}", file=sys.stderr)

@@ -1,0 +1,44 @@
+"""Render report.md and a self-contained report.html for a run folder.
+
+The plots are PNG files in the run folder's plots/ beside the reports; the HTML page
+needs nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from blitzbench.results.names import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER, PROFILER_FOLDER
+from blitzbench.results.reader import read_run
+from blitzbench.runs import write_text_atomic
+
+__all__ = ["render_run"]
+
+
+def render_run(folder: Path) -> tuple[Path, Path]:
+    """Read the run's results.json, draw its plots, write report.md and report.html.
+
+    Each file is written whole or not at all (temporary file, then rename); the pages are
+    written last, so they never reference a plot that is not there.
+    """
+    from blitzbench.report.html import render_html
+    from blitzbench.report.markdown import render_markdown
+    from blitzbench.report.plots import render_plots  # matplotlib: loaded only when drawing
+    from blitzbench.report.sections import build_document
+
+    stored = read_run(Path(folder))
+    folder = stored.folder
+    figures = render_plots(stored.results.benchmarks, folder / PLOTS_FOLDER,
+                           prefix=f"{PLOTS_FOLDER}/")
+    logdir = str(folder.parent.parent / PROFILER_FOLDER)
+    doc = build_document(stored.results, figures, _reports_link_prefix(folder), logdir)
+    markdown = write_text_atomic(folder / MARKDOWN_FILE, render_markdown(doc))
+    page = write_text_atomic(folder / HTML_FILE, render_html(doc))
+    return markdown, page
+
+
+def _reports_link_prefix(folder: Path) -> str:
+    """Profiler trace folders are stored relative to the reports folder, two levels above a
+    run folder (<reports>/runs/<run-id>/)."""
+    return os.path.relpath(folder.resolve().parent.parent, folder.resolve()) + "/"

@@ -1,0 +1,65 @@
+"""Names that writers and readers of results share, defined once.
+
+A benchmark's name is ``<family>.<operation>``; its parameters are a flat mapping whose
+keys are listed here when some reader looks them up (the report's plots, the derived
+figures, the acceptance metrics). Levels trade depth for time, as diagnostic levels do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BASELINES_FOLDER", "BATCH_PARAM", "DEFAULT_LEVEL", "FAMILIES", "HTML_FILE", "JUNIT_FILE",
+    "LENET_FORWARD", "LENET_STEP", "LEVELS", "LOADER", "LOOP", "MARKDOWN_FILE", "MEMORY_PARAM",
+    "PLOTS_FOLDER", "PROFILER_FOLDER", "RATE_FIELD", "RESULTS_FILE", "RUNS_FOLDER",
+    "SCALE_PARAM", "SIZE_PARAM", "THREADS_PARAM", "VARIANT_PARAM", "WORKERS_PARAM",
+]
+
+#: Benchmark levels, shallow to deep; ``quick`` is the default everywhere.
+LEVELS = ("quick", "standard", "full")
+DEFAULT_LEVEL = "quick"
+
+#: Benchmark families, in the order runs measure them.
+FAMILIES = ("tensor_ops", "loading", "lenet", "training_loop")
+
+#: Benchmarks that readers single out (the rest are read by their family).
+LENET_STEP = "lenet.train_step"
+LENET_FORWARD = "lenet.forward"
+LOADER = "loading.dataloader"
+LOOP = "training_loop.epoch_slice"
+
+#: Parameter keys.
+BATCH_PARAM = "batch_size"
+WORKERS_PARAM = "num_workers"
+VARIANT_PARAM = "variant"
+THREADS_PARAM = "torch_threads"  # a loop run with a pinned intra-op thread count
+SCALE_PARAM = "scale"
+SIZE_PARAM = "size"
+MEMORY_PARAM = "memory"
+EAGER = "eager"  # the LeNet variant the tutorial runs
+
+#: Figures a measurement carries in ``extra``.
+RATE_FIELD = "images_per_s"
+GB_FIELD = "gb_per_s"
+TFLOP_FIELD = "tflop_per_s"
+PEAK_FRACTION_FIELD = "fraction_of_peak"
+FIRST_BATCH_FIELD = "time_to_first_batch_s"
+MEDIAN_FIELD = "median_s"
+
+#: Folders and files of a reports folder: <reports>/runs/<run-id>/results.json, ...
+RUNS_FOLDER = "runs"
+RESULTS_FILE = "results.json"
+MARKDOWN_FILE = "report.md"
+HTML_FILE = "report.html"
+JUNIT_FILE = "junit.xml"
+PLOTS_FOLDER = "plots"
+PROFILER_FOLDER = "profiler"
+BASELINES_FOLDER = "baselines"
+
+#: What ``--device`` accepts, for help texts and error messages.
+DEVICE_CHOICES_HELP = "all (default), cpu, cuda, or cuda:N"
+
+#: What ``blitzbench profile`` captures, how many steps it records after one wait and
+#: one warm-up step, and the tutorial's batch size (the launch-bound case) it uses.
+PROFILE_WORKLOADS = ("train_step", "loader_loop")
+PROFILE_ACTIVE_STEPS = 3
+TUTORIAL_BATCH_SIZE = 4

@@ -1,0 +1,626 @@
+"""The records a run writes to ``results.json``, each read and written in one place.
+
+Every record is a frozen dataclass with one ``to_json`` and one ``from_json``; ``from_json``
+checks what it reads (types, finite numbers in range, no unknown keys), because a results
+folder may be a file someone handed us: a defect is one :class:`~blitzbench.errors.UsageError`
+line naming the field, never a crash further on.
+
+Format versions: 1 stored a measurement's median, IQR and round count but not its per-round
+times; 2 stores the times too (the statistics are recomputed from them, and two runs can be
+tested against each other, not only compared). Version-1 folders still load: their
+measurements carry the stored summary and say they have no times.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from blitzbench.errors import UsageError
+from blitzbench.results import stats
+from blitzbench.results.names import (
+    MEDIAN_FIELD,
+    PEAK_FRACTION_FIELD,
+)
+
+__all__ = [
+    "CLAIM_VERDICTS", "FINDING_STATUSES", "FORMAT_VERSION", "MAX_ROUNDS_STORED",
+    "AcceptanceRecord", "ClaimCell", "Environment", "Finding", "Measurement",
+    "ProfileEntry", "RoundSummary", "RunResults", "metric_prefix",
+]
+
+#: The results.json format this blitzbench writes (2: measurements keep per-round times).
+FORMAT_VERSION = 2
+OLDEST_FORMAT_VERSION = 1
+#: Per-round times a record may hold: the runner stops at 10,000 rounds (timing/loop.py).
+MAX_ROUNDS_STORED = 100_000
+MAX_SECONDS = 1e6  # a median above ~11 days is not a benchmark figure
+MAX_FIGURE = 1e15  # above any rate blitzbench measures (images/s, GB/s, FLOP/s)
+MAX_TEXT = 100_000  # an evidence summary or an error message, not a file's worth
+MAX_RECORDS = 100_000
+CLAIM_VERDICTS = ("HOLDS", "CONDITIONAL", "OUTDATED", "FAILS", "SKIPPED")
+FINDING_STATUSES = ("PASS", "FAIL", "NOISY", "SKIPPED", "MISSING")
+PARAM_TYPES = (str, int, float, bool)
+
+T = TypeVar("T")
+
+
+# --- checking what is read --------------------------------------------------------------
+
+def _fail(where: str, problem: str) -> UsageError:
+    return UsageError(f"{where} {problem}")
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"must be a JSON object, got {_json_type(value)}")
+    return value
+
+
+def _keys(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise _fail(where, f"has an unknown key {str(unknown[0])[:40]!r} (known: "
+                           f"{', '.join(known)})")
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = True,
+          empty: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (not value and not empty) or len(value) > MAX_TEXT:
+        raise _fail(f"{where}.{key}", f"must be a {'' if empty else 'non-empty '}string, "
+                                      f"got {_json_type(value)}")
+    return value
+
+
+def _flag(data: Mapping[str, Any], key: str, where: str, default: bool = False) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise _fail(f"{where}.{key}", f"must be true or false, got {_json_type(value)}")
+    return value
+
+
+def _number(value: Any, where: str, limit: float = MAX_FIGURE, *, positive: bool = False,
+            signed: bool = False) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _fail(where, f"must be a number, got {_json_type(value)}")
+    low_ok = value > 0 if positive else (True if signed else value >= 0)
+    if not math.isfinite(value) or abs(value) > limit or not low_ok:
+        low = "0 < value" if positive else ("|value|" if signed else "0 <= value")
+        raise _fail(where, f"= {value!r:.40} is out of range ({low} <= {limit:g})")
+    return float(value)
+
+
+def _optional_number(data: Mapping[str, Any], key: str, where: str,
+                     limit: float = MAX_FIGURE, *, signed: bool = False) -> float | None:
+    value = data.get(key)
+    return None if value is None else _number(value, f"{where}.{key}", limit, signed=signed)
+
+
+def _records(data: Mapping[str, Any], key: str, where: str,
+             read: Callable[[Any, str], T], sep: str = ".") -> tuple[T, ...]:
+    """A list section, each item read by ``read`` with its own path for messages."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(f"{where}{sep}{key}", f"must be a JSON list, got {_json_type(value)}")
+    if len(value) > MAX_RECORDS:
+        raise _fail(f"{where}{sep}{key}", f"has {len(value)} records, more than "
+                                          f"{MAX_RECORDS}")
+    return tuple(read(item, f"{where}{sep}{key}[{index}]") for index, item in enumerate(value))
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "list", str: "string", bool: "true/false",
+             int: "number", float: "number", type(None): "null"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _params(value: Any, where: str) -> dict[str, Any]:
+    params = dict(_object(value if value is not None else {}, where))
+    for key, item in params.items():
+        if not isinstance(item, PARAM_TYPES) or (isinstance(item, float)
+                                                  and not math.isfinite(item)):
+            raise _fail(f"{where}.{key}", "must be a string, a finite number or true/false")
+    return params
+
+
+def _extra(value: Any, where: str) -> dict[str, Any]:
+    extra = dict(_object(value if value is not None else {}, where))
+    for key, item in extra.items():
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            _number(item, f"{where}.{str(key)[:40]}", signed=True)
+    return extra
+
+
+# --- records ---------------------------------------------------------------------------
+
+def metric_prefix(benchmark: str, params: Mapping[str, Any]) -> str:
+    """``benchmark[k=v,...]`` with params sorted by name (just ``benchmark`` without):
+    the identity of a measured case across runs, and the stem of its metric names."""
+    if not params:
+        return benchmark
+    inner = ",".join(f"{k}={_param_text(params[k])}" for k in sorted(params))
+    return f"{benchmark}[{inner}]"
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """What a format-1 record kept instead of its times: median, IQR and round count."""
+
+    median_s: float
+    iqr_s: float
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One benchmark case on one device: its per-round times and derived figures.
+
+    ``times_s`` holds one per-call time per timed round; the median is the figure and the
+    IQR its spread. ``extra`` holds the rates a reader wants (``images_per_s``,
+    ``gb_per_s``, ``fraction_of_peak``, ...); ``error`` records a case that could not run
+    (CUDA out of memory, a worker that died) as a result rather than a crash. ``wall_s``
+    is what the case cost the run (build, warm-up, calibration, rounds, a re-measure):
+    bookkeeping for sizing a run, never a figure. ``stored`` is set only for records read
+    from a format-1 folder, which kept the summary and not the times.
+    """
+
+    benchmark: str
+    device: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    times_s: tuple[float, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    wall_s: float | None = None
+    stored: RoundSummary | None = None
+
+    KEYS = ("benchmark", "device", "params", "times_s", "median_s", "iqr_s", "rounds",
+            "noisy", "extra", "error", "wall_s")
+
+    @property
+    def family(self) -> str:
+        return self.benchmark.split(".", 1)[0]
+
+    @property
+    def has_times(self) -> bool:
+        return bool(self.times_s)
+
+    @property
+    def rounds(self) -> int:
+        return self.stored.rounds if self.stored else len(self.times_s)
+
+    @property
+    def median_s(self) -> float:
+        return self.stored.median_s if self.stored else stats.median(self.times_s)
+
+    @property
+    def iqr_s(self) -> float:
+        return self.stored.iqr_s if self.stored else stats.iqr(self.times_s)
+
+    @property
+    def rel_spread(self) -> float:
+        """IQR/median (0 without a figure)."""
+        median = self.median_s
+        return self.iqr_s / median if self.ok and median > 0 else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return self.ok and stats.is_noisy(self.median_s, self.iqr_s)
+
+    @property
+    def ok(self) -> bool:
+        """Measured to the end: no error and at least one round."""
+        return self.error is None and self.rounds > 0
+
+    @property
+    def prefix(self) -> str:
+        return metric_prefix(self.benchmark, self.params)
+
+    def figure(self, name: str) -> float | None:
+        """``median_s`` or a finite numeric ``extra`` figure; None when absent."""
+        if not self.ok:
+            return None
+        value = self.median_s if name == MEDIAN_FIELD else self.extra.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    @property
+    def fraction_of_peak(self) -> float | None:
+        return self.figure(PEAK_FRACTION_FIELD)
+
+    def matches(self, benchmark: str, device: str | None = None, **params: Any) -> bool:
+        """Same benchmark (and device), with every given parameter equal."""
+        return (self.benchmark == benchmark and (device is None or self.device == device)
+                and all(self.params.get(k) == v for k, v in params.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "benchmark": self.benchmark, "device": self.device, "params": dict(self.params),
+            "times_s": list(self.times_s), "median_s": self.median_s, "iqr_s": self.iqr_s,
+            "rounds": self.rounds, "noisy": self.noisy, "extra": dict(self.extra),
+            "error": self.error, "wall_s": self.wall_s}
+        if self.stored is not None:
+            del data["times_s"]  # a format-1 record has none to write
+        return data
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "measurement",
+                  version: int = FORMAT_VERSION) -> Measurement:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        error = _text(data, "error", where, required=False)
+        common = dict(benchmark=_text(data, "benchmark", where),
+                      device=_text(data, "device", where),
+                      params=_params(data.get("params"), f"{where}.params"),
+                      extra=_extra(data.get("extra"), f"{where}.extra"), error=error,
+                      wall_s=_optional_number(data, "wall_s", where, MAX_SECONDS))
+        _flag(data, "noisy", where)
+        if version >= 2:
+            times = _times(data.get("times_s"), f"{where}.times_s", failed=error is not None)
+            return cls(**common, times_s=times)
+        return cls(**common, stored=_stored_summary(data, where, failed=error is not None))
+
+
+def _times(value: Any, where: str, *, failed: bool) -> tuple[float, ...]:
+    """Per-round times: a list of positive finite seconds (empty only for a failed case)."""
+    if value is None and failed:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(where, f"must be a list of per-round times in seconds, got "
+                           f"{_json_type(value)}")
+    if not value and not failed:
+        raise _fail(where, "is empty: a measured case has at least one round")
+    if len(value) > MAX_ROUNDS_STORED:
+        raise _fail(where, f"has {len(value)} rounds, more than {MAX_ROUNDS_STORED}")
+    return tuple(_number(t, f"{where}[{i}]", MAX_SECONDS, positive=True)
+                 for i, t in enumerate(value))
+
+
+def _stored_summary(data: Mapping[str, Any], where: str, *, failed: bool
+                    ) -> RoundSummary:
+    if failed:
+        return RoundSummary(math.nan, 0.0, 0)
+    rounds = data.get("rounds", 0)
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or \
+            not 0 < rounds <= MAX_ROUNDS_STORED:
+        raise _fail(f"{where}.rounds", f"must be a whole number from 1 to "
+                                       f"{MAX_ROUNDS_STORED}")
+    return RoundSummary(_number(data.get("median_s"), f"{where}.median_s", MAX_SECONDS,
+                                positive=True),
+                        _number(data.get("iqr_s", 0.0), f"{where}.iqr_s", MAX_SECONDS),
+                        rounds)
+
+
+@dataclass(frozen=True)
+class ClaimCell:
+    """One tutorial claim judged on one device, with the claim's own description."""
+
+    claim: str
+    device: str
+    verdict: str
+    expected: str
+    passed: bool
+    summary: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    section: str = ""
+    statement: str = ""
+    where: str = ""
+    scope: str = ""
+
+    KEYS = ("id", "claim", "device", "verdict", "expected", "passed", "summary", "evidence",
+            "section", "statement", "where", "scope")
+
+    @property
+    def mark(self) -> str:
+        """The verdict, flagged when it differs from the expected one."""
+        return self.verdict if self.passed else f"{self.verdict} (expected {self.expected})"
+
+    @property
+    def skipped_unexpectedly(self) -> bool:
+        """Skipped for want of a device or data, where a verdict was expected."""
+        return self.verdict == "SKIPPED" and self.expected != "SKIPPED"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.claim, "section": self.section, "statement": self.statement,
+                "where": self.where, "expected": self.expected, "scope": self.scope,
+                "claim": self.claim, "device": self.device, "passed": self.passed,
+                "verdict": self.verdict, "summary": self.summary,
+                "evidence": dict(self.evidence)}
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "claim") -> ClaimCell:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        claim = _text(data, "claim", where) if "claim" in data else _text(data, "id", where)
+        verdict = _choice(data, "verdict", CLAIM_VERDICTS, where)
+        return cls(claim=claim, device=_text(data, "device", where), verdict=verdict,
+                   expected=_choice(data, "expected", CLAIM_VERDICTS, where),
+                   passed=_flag(data, "passed", where),
+                   summary=_text(data, "summary", where, empty=True),
+                   evidence=dict(_object(data.get("evidence") or {}, f"{where}.evidence")),
+                   **{k: _text(data, k, where, required=False, empty=True) or ""
+                      for k in ("section", "statement", "where", "scope")})
+
+
+def _choice(data: Mapping[str, Any], key: str, choices: Sequence[str], where: str) -> str:
+    value = data.get(key)
+    if value not in choices:
+        raise _fail(f"{where}.{key}", f"must be one of {', '.join(choices)}, got "
+                                      f"{str(value)[:40]!r}")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """One profiler capture: where its trace is (relative to the reports folder) and the
+    summary read from it, or why it failed."""
+
+    device: str
+    workload: str
+    trace_dir: str | None = None
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    KEYS = ("device", "workload", "trace_dir", "summary", "error")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"device": self.device, "workload": self.workload}
+        if self.trace_dir is not None:
+            data["trace_dir"] = self.trace_dir
+        if self.summary:
+            data["summary"] = dict(self.summary)
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "profile") -> ProfileEntry:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        return cls(_text(data, "device", where), _text(data, "workload", where),
+                   _text(data, "trace_dir", where, required=False),
+                   dict(_object(data.get("summary") or {}, f"{where}.summary")),
+                   _text(data, "error", where, required=False))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One acceptance rule judged on one metric on one device: a row of the verdict."""
+
+    rule: str
+    metric: str
+    device: str
+    status: str
+    op: str = ""
+    bound: float | None = None
+    bound_kind: str = ""
+    bound_text: str = ""
+    measured: float | None = None
+    shown: str = ""
+    unit: str = ""
+    detail: str = ""
+    source: str = ""
+
+    KEYS = ("rule", "metric", "device", "status", "op", "bound", "bound_kind", "bound_text",
+            "measured", "shown", "unit", "detail", "source")
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self.KEYS}
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "finding") -> Finding:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        texts = {k: _text(data, k, where, required=False, empty=True) or ""
+                 for k in ("op", "bound_kind", "bound_text", "shown", "unit", "detail",
+                           "source")}
+        return cls(_text(data, "rule", where), _text(data, "metric", where),
+                   _text(data, "device", where),
+                   _choice(data, "status", FINDING_STATUSES, where),
+                   bound=_optional_number(data, "bound", where, signed=True),
+                   measured=_optional_number(data, "measured", where, signed=True), **texts)
+
+
+@dataclass(frozen=True)
+class AcceptanceRecord:
+    """The verdict of ``blitzbench accept`` and every finding behind it."""
+
+    verdict: str
+    level: str
+    spec: str
+    findings: tuple[Finding, ...] = ()
+    spec_description: str = ""
+    baseline: str | None = None
+    counts: str = ""
+    wall_s: float | None = None
+    step_s: Mapping[str, float] = field(default_factory=dict)
+
+    KEYS = ("verdict", "level", "spec", "spec_description", "baseline", "counts", "rules",
+            "wall_s", "step_s")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "level": self.level, "spec": self.spec,
+                "spec_description": self.spec_description, "baseline": self.baseline,
+                "counts": self.counts, "rules": [f.to_json() for f in self.findings],
+                "wall_s": self.wall_s, "step_s": dict(self.step_s)}
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "acceptance") -> AcceptanceRecord:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        steps = _object(data.get("step_s") or {}, f"{where}.step_s")
+        return cls(_choice(data, "verdict", ("ACCEPTED", "REJECTED"), where),
+                   _text(data, "level", where, empty=True),
+                   _text(data, "spec", where, empty=True),
+                   _records(data, "rules", where, Finding.from_json),
+                   _text(data, "spec_description", where, required=False, empty=True) or "",
+                   _text(data, "baseline", where, required=False, empty=True),
+                   _text(data, "counts", where, required=False, empty=True) or "",
+                   _optional_number(data, "wall_s", where, MAX_SECONDS),
+                   {str(k): _number(v, f"{where}.step_s.{k}", MAX_SECONDS)
+                    for k, v in steps.items()})
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The fingerprint a run carries (``environment.fingerprint()``): without it a figure
+    is not comparable with anything. Kept as the mapping it was written as; the facts
+    readers compare are checked on the way in."""
+
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    TEXT_KEYS = ("host", "cpu", "torch", "torchvision", "python", "platform", "numpy")
+    #: What must agree for two runs' figures to be compared without --force.
+    COMPARED_KEYS = ("torch", "cpu", "cpu_count")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.facts.get(key, default)
+
+    @property
+    def host(self) -> str:
+        return str(self.facts.get("host") or "")
+
+    @property
+    def gpus(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(self.facts.get("gpus") or ())
+
+    @property
+    def gpu_names(self) -> dict[str, str]:
+        """``cuda:0`` -> ``NVIDIA H200``."""
+        return {f"cuda:{g.get('index')}": str(g.get("name")) for g in self.gpus}
+
+    def hardware(self, device: str) -> str:
+        """The hardware model behind a device label: only identical parts are peers."""
+        if device == "cpu":
+            return f"cpu: {self.facts.get('cpu')} x{self.facts.get('cpu_count')}"
+        return self.gpu_names.get(device, device)
+
+    def differences(self, other: Environment, here: str = "here",
+                    there: str = "there") -> list[str]:
+        """How ``other`` (there) differs from this one (here) in hardware and torch."""
+        problems = [f"{key} {other.get(key)!r} {there}, {self.get(key)!r} {here}"
+                    for key in self.COMPARED_KEYS if other.get(key) != self.get(key)]
+        mine = [g.get("name") for g in self.gpus]
+        theirs = [g.get("name") for g in other.gpus]
+        if mine != theirs:
+            problems.append(f"GPUs {theirs or 'none'} {there}, {mine or 'none'} {here}")
+        return problems
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.facts)
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "environment") -> Environment:
+        data = _object(value, where)
+        for key in cls.TEXT_KEYS:
+            _text(data, key, where, required=False, empty=True)
+        count = data.get("cpu_count")
+        if count is not None:
+            _number(count, f"{where}.cpu_count", MAX_RECORDS)
+        gpus = data.get("gpus") or []
+        if not isinstance(gpus, list):
+            raise _fail(f"{where}.gpus", "must be a list of objects with a name and index")
+        for index, gpu in enumerate(gpus):
+            gpu = _object(gpu, f"{where}.gpus[{index}]")
+            _text(gpu, "name", f"{where}.gpus[{index}]")
+        return cls(dict(data))
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """A run folder's ``results.json``: the envelope (format version, command, times,
+    environment) and the records of every section."""
+
+    run_id: str
+    command: str
+    environment: Environment = field(default_factory=Environment)
+    claims: tuple[ClaimCell, ...] = ()
+    benchmarks: tuple[Measurement, ...] = ()
+    profiles: tuple[ProfileEntry, ...] = ()
+    acceptance: AcceptanceRecord | None = None
+    data_source: Mapping[str, Any] | None = None
+    level: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    started: str | None = None
+    finished: str | None = None
+    complete: bool = False
+    interrupted: bool = False
+    blitzbench: str = ""
+    format_version: int = FORMAT_VERSION
+
+    KEYS = ("format_version", "blitzbench", "command", "run_id", "started", "finished",
+            "complete", "interrupted", "environment", "data_source", "level",
+            "profile_settings", "claims", "benchmarks", "profiles", "acceptance")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "format_version": FORMAT_VERSION, "blitzbench": self.blitzbench,
+            "command": self.command, "run_id": self.run_id, "started": self.started,
+            "finished": self.finished, "complete": self.complete,
+            "interrupted": self.interrupted, "environment": self.environment.to_json()}
+        if self.data_source is not None:
+            data["data_source"] = dict(self.data_source)
+        if self.level is not None:
+            data["level"] = self.level
+        if self.settings:
+            data["profile_settings"] = dict(self.settings)
+        for key in ("claims", "benchmarks", "profiles"):
+            records = getattr(self, key)
+            if records:
+                data[key] = [r.to_json() for r in records]
+        if self.acceptance is not None:
+            data["acceptance"] = self.acceptance.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "results.json") -> RunResults:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        version = data.get("format_version", FORMAT_VERSION)  # the reader checked it
+        acceptance = data.get("acceptance")
+        source = data.get("data_source")
+        return cls(
+            run_id=_text(data, "run_id", where, required=False, empty=True) or "",
+            command=_text(data, "command", where, required=False, empty=True) or "",
+            environment=Environment.from_json(data.get("environment") or {},
+                                              f"{where}: environment"),
+            claims=_records(data, "claims", where, ClaimCell.from_json, ": "),
+            benchmarks=_records(data, "benchmarks", where,
+                                lambda v, w: Measurement.from_json(v, w, version), ": "),
+            profiles=_records(data, "profiles", where, ProfileEntry.from_json, ": "),
+            acceptance=None if acceptance is None else
+            AcceptanceRecord.from_json(acceptance, f"{where}: acceptance"),
+            data_source=None if source is None else
+            dict(_object(source, f"{where}: data_source")),
+            level=_text(data, "level", where, required=False),
+            settings=dict(_object(data.get("profile_settings") or {},
+                                  f"{where}: profile_settings")),
+            started=_text(data, "started", where, required=False, empty=True),
+            finished=_text(data, "finished", where, required=False, empty=True),
+            complete=_flag(data, "complete", where),
+            interrupted=_flag(data, "interrupted", where),
+            blitzbench=_text(data, "blitzbench", where, required=False, empty=True) or "",
+            format_version=version,
+        )
+
+    @property
+    def measured(self) -> tuple[Measurement, ...]:
+        """The benchmark records measured to the end."""
+        return tuple(m for m in self.benchmarks if m.ok)
+
