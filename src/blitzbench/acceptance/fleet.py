@@ -30,6 +30,7 @@ from pathlib import Path
 from blitzbench.acceptance.metrics import MetricValue, extract_metrics, format_number
 from blitzbench.errors import UsageError
 from blitzbench.results.compare import FLEET_THRESHOLD, Verdict, compare_measurements
+from blitzbench.results.names import LENET_SPEEDUP, LOADER_EFFICIENCY
 from blitzbench.results.reader import StoredRun, read_run
 
 __all__ = [
@@ -48,7 +49,7 @@ MIN_PEERS = 3
 #: Figures compared across nodes: the rates a reader acts on (the times behind them and
 #: fractions of peak say the same thing again).
 COMPARED_SUFFIXES = ("_per_s",)
-COMPARED_PREFIXES = ("lenet.cuda_speedup", "loader.scaling_efficiency")
+COMPARED_PREFIXES = (LENET_SPEEDUP, LOADER_EFFICIENCY)
 
 
 class Finding(str, enum.Enum):

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from blitzbench.acceptance.rules import RuleResult, Status
+from blitzbench.results.names import JUNIT_FILE
 from blitzbench.runs import write_text_atomic
 
 __all__ = ["JUNIT_FILE", "failure_message", "junit_xml", "write_junit"]
 
-JUNIT_FILE = "junit.xml"
 SUITE_NAME = "blitzbench.accept"
 
 

@@ -30,11 +30,15 @@ from typing import Any
 from blitzbench.results.derived import cuda_speedups, loader_scalings
 from blitzbench.results.names import (
     BATCH_PARAM,
+    CLAIMS_ALL,
     EAGER,
     FIRST_BATCH_FIELD,
     GB_FIELD,
+    LENET_CROSSOVER,
+    LENET_SPEEDUP,
     LENET_STEP,
     LOADER,
+    LOADER_EFFICIENCY,
     MEDIAN_FIELD,
     RATE_FIELD,
     TFLOP_FIELD,
@@ -60,10 +64,6 @@ __all__ = [
     "planned_metric_keys",
 ]
 
-CLAIMS_ALL = "claims.all_as_expected"
-LENET_SPEEDUP = "lenet.cuda_speedup"
-LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
-LOADER_EFFICIENCY = "loader.scaling_efficiency"
 
 #: Figures of a Measurement's ``extra`` that are metrics, with their units: the rates
 #: timing/rates.py derives from a workload's units, and the loader's time to first batch.

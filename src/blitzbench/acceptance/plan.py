@@ -82,7 +82,7 @@ def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell]) -> set[tupl
 
 def run_claims(device_spec: str, data: DataSource) -> list[ClaimCell]:
     """The claim matrix as records."""
-    from blitzbench.claims.matrix import judge_all
+    from blitzbench.claims.runner import judge_all
 
     return [cell.record() for cell in judge_all(device_spec, data)]
 

@@ -45,10 +45,6 @@ class Outcome:
     summary: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"verdict": self.verdict.value, "summary": self.summary,
-                "evidence": dict(self.evidence)}
-
 
 @dataclass(frozen=True)
 class ClaimContext:
@@ -73,8 +69,3 @@ class Claim:
     expected: Verdict
     judge: Callable[[ClaimContext], Outcome]
     scope: Scope = Scope.EACH_DEVICE
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "section": self.section, "statement": self.statement,
-                "where": self.where, "expected": self.expected.value,
-                "scope": self.scope.value}

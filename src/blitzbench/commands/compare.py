@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
                          f"hardware or torch ({'; '.join(problems)}): pass --force to "
                          f"compare anyway")
     rows = compare_runs(run_a, run_b, args.threshold / 100)
+    if not rows:
+        raise UsageError(f"{run_a.folder} and {run_b.folder} share no measured benchmark "
+                         f"case: nothing to compare (compare two runs of `blitzbench accept`)")
     if args.format == "json":
         print(json.dumps(_json(run_a, run_b, rows, problems), indent=2))
     else:
@@ -108,9 +112,11 @@ def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[s
         table.add_column(column, overflow="fold")
     for a, b, c in rows:
         if show_all or c.verdict is not Verdict.SAME:
+            tested = math.isfinite(c.ratio)
             table.add_row(escape(a.prefix), a.device, fmt_duration_s(a.median_s),
-                          fmt_duration_s(b.median_s), f"{c.ratio:.3f}",
-                          f"{c.low:.3f}-{c.high:.3f}", _styled(c.verdict))
+                          fmt_duration_s(b.median_s), f"{c.ratio:.3f}" if tested else "-",
+                          f"{c.low:.3f}-{c.high:.3f}" if tested else escape(c.reason),
+                          _styled(c.verdict))
     console.print(table)
 
 

@@ -8,10 +8,14 @@ figures, the acceptance metrics). Levels trade depth for time, as diagnostic lev
 from __future__ import annotations
 
 __all__ = [
-    "BASELINES_FOLDER", "BATCH_PARAM", "DEFAULT_LEVEL", "FAMILIES", "HTML_FILE", "JUNIT_FILE",
-    "LENET_FORWARD", "LENET_STEP", "LEVELS", "LOADER", "LOOP", "MARKDOWN_FILE", "MEMORY_PARAM",
-    "PLOTS_FOLDER", "PROFILER_FOLDER", "RATE_FIELD", "RESULTS_FILE", "RUNS_FOLDER",
-    "SCALE_PARAM", "SIZE_PARAM", "THREADS_PARAM", "VARIANT_PARAM", "WORKERS_PARAM",
+    "BASELINES_FOLDER", "BATCH_PARAM", "CLAIMS_ALL", "DEFAULT_LEVEL", "DEVICE_CHOICES_HELP",
+    "EAGER", "FAMILIES", "FIRST_BATCH_FIELD", "GB_FIELD", "HTML_FILE", "JUNIT_FILE",
+    "LENET_CROSSOVER", "LENET_FORWARD", "LENET_SPEEDUP", "LENET_STEP", "LEVELS", "LOADER",
+    "LOADER_EFFICIENCY", "LOOP", "MARKDOWN_FILE", "MEDIAN_FIELD", "MEMORY_PARAM",
+    "PEAK_FRACTION_FIELD", "PLOTS_FOLDER", "PROFILER_FOLDER", "PROFILE_ACTIVE_STEPS",
+    "PROFILE_WORKLOADS", "RATE_FIELD", "RESULTS_FILE", "RUNS_FOLDER", "SCALE_PARAM",
+    "SIZE_PARAM", "TFLOP_FIELD", "THREADS_PARAM", "TUTORIAL_BATCH_SIZE", "VARIANT_PARAM",
+    "WORKERS_PARAM",
 ]
 
 #: Benchmark levels, shallow to deep; ``quick`` is the default everywhere.
@@ -44,6 +48,13 @@ TFLOP_FIELD = "tflop_per_s"
 PEAK_FRACTION_FIELD = "fraction_of_peak"
 FIRST_BATCH_FIELD = "time_to_first_batch_s"
 MEDIAN_FIELD = "median_s"
+
+#: Metric names of figures derived from several records or cells (acceptance/metrics.py
+#: says how each is computed; the fleet compares the first two across nodes).
+LENET_SPEEDUP = "lenet.cuda_speedup"
+LOADER_EFFICIENCY = "loader.scaling_efficiency"
+LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
+CLAIMS_ALL = "claims.all_as_expected"
 
 #: Folders and files of a reports folder: <reports>/runs/<run-id>/results.json, ...
 RUNS_FOLDER = "runs"
