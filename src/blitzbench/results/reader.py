@@ -23,6 +23,7 @@ __all__ = ["StoredRun", "read_json", "read_run", "run_folder_of"]
 #: A results.json larger than this is not one blitzbench wrote (the full level with
 #: every per-round time is a few MiB).
 MAX_RESULTS_BYTES = 256 << 20
+DAMAGED_FIX = "edited or damaged: run the command that wrote it again"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,10 @@ def read_run(path: Path, role: str = "run") -> StoredRun:
     if not isinstance(data, dict):
         raise UsageError(f"{where}: expected a JSON object at the top")
     _check_version(data.get("format_version"), where)
-    return StoredRun(folder, RunResults.from_json(data, where))
+    try:
+        return StoredRun(folder, RunResults.from_json(data, where))
+    except UsageError as exc:
+        raise UsageError(f"{exc} ({DAMAGED_FIX})") from None
 
 
 def _check_version(version: Any, where: str) -> None:
