@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from blitzbench.acceptance.metrics import BENCHMARK_FIELDS, UNIT_FIELDS
-from blitzbench.timing.runner import teardown
 from blitzbench.workloads import catalog
+from blitzbench.workloads.measure import teardown
 
 PROBE_FIELDS = {"time_to_first_batch_s"}
 

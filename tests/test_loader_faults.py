@@ -21,16 +21,18 @@ import pytest
 import torch
 
 from blitzbench.acceptance import plan
-from blitzbench.runs import RunRecorder, create_run_folder, load_results
-from blitzbench.timing.runner import measure
+from blitzbench.results.reader import read_run
+from blitzbench.runs import RunRecorder, create_run_folder
+from blitzbench.timing.workload import Workload
 from blitzbench.workloads import catalog
-from blitzbench.workloads.catalog import Case, Workload
+from blitzbench.workloads.catalog import Case
 from blitzbench.workloads.cifar import (
     LOADER_TIMEOUT_S,
     resolve_data_source,
     write_synthetic_cifar10,
 )
 from blitzbench.workloads.loading import loader_case
+from blitzbench.workloads.measure import measure
 
 TRAIN_IMAGES = 4000  # enough that one call (an epoch slice) outlasts the kill delay
 TEST_IMAGES = 10
@@ -126,10 +128,10 @@ def test_the_run_goes_on_after_an_out_of_memory_case(tmp_path: Path) -> None:
     recorder = RunRecorder(create_run_folder(tmp_path), "accept")
     labels: list[str] = []
     plan.run_benchmarks([oom_case(), after], recorder, labels.append)
-    saved = load_results(recorder.folder)["benchmarks"]
+    saved = read_run(recorder.folder).results.benchmarks
     assert len(labels) == 2  # the progress moved on to the next case
-    assert [r["benchmark"] for r in saved] == ["lenet.train_step", after.benchmark]
-    assert "CUDA out of memory at batch 65536" in saved[0]["error"]
-    assert saved[1]["error"] is None and saved[1]["median_s"] > 0
-    assert all(r["wall_s"] >= 0 for r in saved)  # what each case cost the run
-    assert saved[1]["wall_s"] >= saved[1]["median_s"] * saved[1]["rounds"]
+    assert [r.benchmark for r in saved] == ["lenet.train_step", after.benchmark]
+    assert "CUDA out of memory at batch 65536" in saved[0].error
+    assert saved[1].error is None and saved[1].median_s > 0
+    assert all(r.wall_s >= 0 for r in saved)  # what each case cost the run
+    assert saved[1].wall_s >= saved[1].median_s * saved[1].rounds

@@ -1,4 +1,5 @@
-"""Harness tests for the benchmark catalog, the runner, the derived rates and the peaks."""
+"""Harness tests for the benchmark catalog, the timing loop, the runner, the derived rates
+and the peaks."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ import torch
 
 from blitzbench.errors import DeviceError, UsageError
 from blitzbench.timing import peaks
+from blitzbench.timing.loop import (
+    LONG_CALL_S,
+    RoundPlan,
+    calibrate,
+    repeat_calls,
+    round_function,
+    time_plan,
+    time_rounds,
+)
 from blitzbench.timing.rates import derived_rates
-from blitzbench.timing.runner import LONG_CALL_S, calibrate, measure, time_rounds
+from blitzbench.timing.workload import Workload, statement_workload
 from blitzbench.workloads import catalog, lenet_bench, loading, tensor_ops
-from blitzbench.workloads.catalog import Case, Workload
+from blitzbench.workloads.catalog import Case
 from blitzbench.workloads.cifar import DataSource
+from blitzbench.workloads.measure import measure
 
 CPU = torch.device("cpu")
 CUDA = torch.device("cuda", 0)
@@ -99,14 +110,6 @@ def test_worker_sweep_doubles_up_to_the_core_count():
     assert loading.worker_sweep(16) == [0, 1, 2, 4, 8, 16]
 
 
-def test_best_worker_count_per_batch_size():
-    points = [({"batch_size": 4, "num_workers": 0}, 4600.0),
-              ({"batch_size": 4, "num_workers": 2}, 1000.0),
-              ({"batch_size": 64, "num_workers": 0}, 8000.0),
-              ({"batch_size": 64, "num_workers": 16}, 41700.0)]
-    assert loading.best_worker_counts(points) == {4: 0, 64: 16}
-
-
 # --- rates and peaks -------------------------------------------------------------------
 
 def test_rates_from_units():
@@ -158,7 +161,7 @@ def test_peak_table_entries_have_sources_and_datasheet_values():
 # --- runner ----------------------------------------------------------------------------
 
 def test_calibration_grows_calls_until_a_round_is_long_enough():
-    calibration = calibrate(lambda: None, time.perf_counter, target_round_s=1e-3)
+    calibration = calibrate(repeat_calls(lambda: None), time.perf_counter, target_round_s=1e-3)
     assert calibration.calls_per_round > 100
     assert calibration.round_s >= 1e-3
 
@@ -170,18 +173,77 @@ def test_a_long_warm_up_call_stands_in_for_the_calibration_call():
         calls.append(1)
         time.sleep(LONG_CALL_S)
 
-    times, per_round = time_rounds(run, time.perf_counter, min_rounds=3, max_time_s=0.0,
-                                   warmup=1)
+    times, per_round = time_rounds(repeat_calls(run), time.perf_counter, min_rounds=3,
+                                   max_time_s=0.0, warmup=1)
     assert per_round == 1 and len(times) == 3
     assert len(calls) == 4  # one warm-up, no calibration call, three timed rounds
 
 
 def test_a_short_warm_up_call_still_calibrates():
     calls: list[int] = []
-    times, per_round = time_rounds(lambda: calls.append(1), time.perf_counter, min_rounds=3,
-                                   max_time_s=0.0, warmup=1)
+    times, per_round = time_rounds(repeat_calls(lambda: calls.append(1)), time.perf_counter,
+                                   min_rounds=3, max_time_s=0.0, warmup=1)
     assert per_round > 100 and len(times) == 3
     assert len(calls) > 1 + 3 * per_round  # the calibration rounds ran
+
+
+class CountingClock:
+    """A clock that ticks one second per reading: a round's time is then exactly 1 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_compiled_statement_runs_exactly_calls_times_per_round():
+    executed: list[int] = []
+    round_fn = round_function(statement_workload("tick(1)", {"tick": executed.append}))
+    round_fn(7)
+    assert len(executed) == 7
+    executed.clear()
+    times = time_plan(RoundPlan(round_fn, calls_per_round=5, rounds=3), CountingClock())
+    assert len(executed) == 15
+    assert times == (1.0 / 5,) * 3  # per call, not per round
+
+
+def test_the_compiled_loop_holds_no_python_call_per_execution():
+    """The statement is pasted into the loop's body: a statement that reads the call stack
+    sees the round function itself, not a wrapper called from it."""
+    frames: list[str] = []
+    workload = statement_workload("frames.append(sys._getframe().f_code.co_name)",
+                                  {"frames": frames, "sys": __import__("sys")})
+    round_function(workload)(2)
+    workload.run()
+    assert frames == ["_blitzbench_round", "_blitzbench_round", "_blitzbench_run"]
+
+
+def test_a_statement_loop_gives_per_call_times_of_a_microsecond_op():
+    x, y = torch.rand(5, 3), torch.rand(5, 3)
+    times, calls = time_rounds(round_function(statement_workload("x + y", {"x": x, "y": y})),
+                               time.perf_counter, min_rounds=3, max_time_s=0.0, warmup=2)
+    assert calls > 100 and len(times) == 3
+    assert all(1e-8 < t < 1e-3 for t in times)  # a 5x3 add: about a microsecond
+
+
+def test_tensor_op_statements_do_what_run_does():
+    """Each tutorial-size tensor op is a statement; run() is compiled from it, and an
+    in-place one (t_) acts on the same tensor whichever path executes it."""
+    for case in catalog.cases("quick", [CPU], NO_DATA, "tensor_ops"):
+        if case.params.get("scale") != "tutorial":
+            continue
+        workload = case.build()
+        assert workload.stmt, case.id
+        workload.run()
+        round_function(workload)(2)
+    transpose = tensor_ops.build_transpose_inplace((5, 3), CPU)
+    x = transpose.stmt_globals["x"]
+    transpose.run()
+    assert x.shape == (3, 5)
+    round_function(transpose)(3)
+    assert x.shape == (5, 3)
 
 
 def test_measure_times_a_known_sleep():

@@ -7,6 +7,10 @@ same rounds. On a noisy shared box a
 single comparison can miss, so each check takes robust statistics and allows a few attempts; a
 broken timer (one that runs 20% slow, or a CUDA timer that does not synchronise) is off
 by more than the tolerance every time, so the same check fails it.
+
+The harness-overhead bound (0.67x-1.5x of torch.utils.benchmark on the 5x3 add, asserted
+by benchmarks/test_tensor_ops.py) is proven the same way: a true clock stays inside it, a
+clock running 2x fast or slow does not.
 """
 
 from __future__ import annotations
@@ -19,14 +23,20 @@ import torch
 
 from blitzbench.devices import cuda_available
 from blitzbench.timing.clocks import Clock, cuda_synchronized_clock, host_clock
-from blitzbench.timing.runner import measure
 from blitzbench.timing.validation import (
     AGREEMENT_TOLERANCE,
+    HARNESS_RATIO_HIGH,
+    HARNESS_RATIO_LOW,
     Agreement,
     EventRecordingClock,
+    RatioBound,
+    harness_bound,
+    interleaved_medians_s,
     torch_benchmark_times_s,
 )
-from blitzbench.workloads.catalog import Case, Workload
+from blitzbench.timing.workload import Workload
+from blitzbench.workloads.catalog import Case
+from blitzbench.workloads.measure import measure
 
 ATTEMPTS = 4
 BUDGET_S = 0.3  # per timer and attempt (GPU)
@@ -35,6 +45,10 @@ PAIR_BUDGET_S = 0.04
 CPU_MATMUL_N = 256  # 34 MFLOP: about 1 ms on one core of this 2-core box
 GPU_MATMUL_N = 8192  # bf16: ~1.4 ms on an H100/H200, ~100x a kernel launch
 BROKEN_CLOCK_FACTOR = 0.8  # a clock running 20% slow: twice the tolerance
+#: Clocks 2x slow and 2x fast: a third beyond each side of the harness bound (0.67x-1.5x).
+PLANTED_CLOCK_FACTORS = (0.5, 2.0)
+HARNESS_BUDGET_S = 0.05  # per timer and repeat: the 5x3 add takes ~1 us
+HARNESS_REPEATS = 3
 
 
 def _single_thread(test: Callable) -> Callable:
@@ -137,3 +151,36 @@ def test_an_unsynchronised_cuda_clock_is_caught():
     clock drifts towards the truth, so the test stays well inside the queue's depth."""
     history = gpu_agreement(clock=host_clock, max_time_s=0.0)
     assert not any(a.agrees for a in history), "; ".join(a.describe() for a in history)
+
+
+# --- the harness-overhead bound ------------------------------------------------------------
+
+def harness_ratio(clock: Clock | None) -> RatioBound:
+    """The runner's median for the 5x3 add (timed with ``clock``) over torch.utils.benchmark's,
+    as benchmarks/test_tensor_ops.py::test_harness_overhead takes it."""
+    from blitzbench.workloads.tensor_ops import TUTORIAL_SHAPE, build_add_operator
+
+    workload = build_add_operator(TUTORIAL_SHAPE, torch.device("cpu"))
+    case = Case("tensor_ops.add_operator", "cpu", {}, frozenset({"quick"}), lambda: workload,
+                max_time_s=HARNESS_BUDGET_S)
+    suite, reference = interleaved_medians_s(
+        lambda: measure(case, clock=clock).median_s, "x + y", dict(workload.stmt_globals),
+        HARNESS_BUDGET_S, HARNESS_REPEATS)
+    return harness_bound(suite, reference)
+
+
+def test_harness_bound_is_a_factor_of_one_and_a_half():
+    assert HARNESS_RATIO_HIGH == 1.5 and round(HARNESS_RATIO_LOW, 2) == 0.67
+    assert harness_bound(1.49, 1.0).within and harness_bound(0.68, 1.0).within
+    assert not harness_bound(1.51, 1.0).within and not harness_bound(0.66, 1.0).within
+
+
+def test_a_true_clock_passes_the_harness_bound():
+    history = [harness_ratio(clock=None) for _ in range(ATTEMPTS)]
+    assert any(bound.within for bound in history), "; ".join(b.describe() for b in history)
+
+
+@pytest.mark.parametrize("factor", PLANTED_CLOCK_FACTORS)
+def test_a_planted_clock_2x_off_fails_the_harness_bound(factor):
+    bound = harness_ratio(clock=lambda: host_clock() * factor)
+    assert not bound.within, bound.describe()

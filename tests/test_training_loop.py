@@ -11,24 +11,24 @@ import dataclasses
 import pytest
 import torch
 
-from blitzbench.report.benchmarks import BenchmarkRow
 from blitzbench.report.document import Paragraph, Table
 from blitzbench.report.loop_bounds import LoopBound, loop_bound_blocks, loop_bounds
-from blitzbench.timing.runner import measure
+from blitzbench.results.records import Measurement
 from blitzbench.workloads import catalog
+from blitzbench.workloads.measure import measure
 from blitzbench.workloads.training_loop import SINGLE_THREAD
 
 CPU = torch.device("cpu")
 
 
 def _row(benchmark: str, images_per_s: float, device: str = "cpu", **params: object
-         ) -> BenchmarkRow:
-    return BenchmarkRow(benchmark, device, {"batch_size": 4, **params}, 4 / images_per_s,
-                        0.0, 3, False, {"images_per_s": images_per_s})
+         ) -> Measurement:
+    return Measurement(benchmark, device, {"batch_size": 4, **params}, (4 / images_per_s,) * 3,
+                       {"images_per_s": images_per_s})
 
 
 def _parts(loop: float, loader: float = 1600.0, step: float = 2000.0,
-           single: float | None = None) -> list[BenchmarkRow]:
+           single: float | None = None) -> list[Measurement]:
     rows = [_row("training_loop.epoch_slice", loop, num_workers=2, images=512),
             _row("loading.dataloader", loader, num_workers=2, images=512, pin_memory=False),
             _row("loading.dataloader", 9e9, num_workers=0, images=512, pin_memory=False),
@@ -65,7 +65,8 @@ def test_the_step_bound_loop_and_the_one_thread_column() -> None:
 
 def test_a_noisy_part_is_said_beside_the_diagnosis() -> None:
     rows = _parts(1550.0)
-    rows[1] = dataclasses.replace(rows[1], noisy=True)  # the loader alone
+    t = rows[1].median_s  # the loader alone: same median, a spread as wide as itself
+    rows[1] = dataclasses.replace(rows[1], times_s=(t / 2, t / 2, t, 2 * t, 2 * t))
     (bound,) = loop_bounds(rows)
     assert bound.noisy and not loop_bounds(_parts(1550.0))[0].noisy
     table = loop_bound_blocks(rows)[-1]

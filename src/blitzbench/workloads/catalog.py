@@ -1,9 +1,9 @@
 """The benchmark catalog: every measured case as data.
 
 A :class:`Case` names a benchmark, a device, its parameters and the levels it belongs to,
-and knows how to build its :class:`Workload` (a callable to time plus the units one call
-processes). ``pytest benchmarks``, ``blitzbench accept`` and the reports all read this one
-list, so a benchmark is defined once.
+and knows how to build its :class:`~blitzbench.timing.workload.Workload` (what to time
+plus the units one call processes). ``pytest benchmarks``, ``blitzbench accept`` and the
+reports all read this one list, so a benchmark is defined once.
 
 Levels, like diagnostic levels, trade depth for time: ``quick`` (every case on this
 2-core CPU box in well under a minute), ``standard`` (all batch sizes and worker counts),
@@ -21,37 +21,24 @@ import torch
 
 from blitzbench.devices import device_label
 from blitzbench.errors import DeviceError, UsageError
+from blitzbench.results.names import FAMILIES, LEVELS
+from blitzbench.timing.workload import Workload
 
 if TYPE_CHECKING:
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["ALL_LEVELS", "FAMILIES", "LEVELS", "Case", "Workload", "all_cases", "cases",
-           "check_devices", "check_level"]
+__all__ = ["ALL_LEVELS", "DEEPER", "FAMILIES", "FULL", "LEVELS", "QUICK", "STANDARD", "Case",
+           "Workload", "all_cases", "cases", "check_devices", "check_level"]
 
-LEVELS = ("quick", "standard", "full")
 ALL_LEVELS = frozenset(LEVELS)
-FAMILIES = ("tensor_ops", "loading", "lenet", "training_loop")
+QUICK, STANDARD, FULL = LEVELS  # the family modules name levels through these
+DEEPER = (STANDARD, FULL)
 #: Each deeper level measures every case for longer (quick's max_time_s times this).
-LEVEL_TIME_SCALE = {"quick": 1.0, "standard": 2.0, "full": 4.0}
+LEVEL_TIME_SCALE = {QUICK: 1.0, STANDARD: 2.0, FULL: 4.0}
 DEFAULT_MIN_ROUNDS = 5
 DEFAULT_MAX_TIME_S = 0.2
 DEFAULT_WARMUP = 2
 SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """A built case: ``run`` does one unit of work; ``units`` says what one call processes
-    (``images``, ``bytes``, ``link_bytes``, ``flop``: see timing/rates.py).
-
-    ``teardown`` releases what ``build`` took; ``probe`` returns figures gathered while the
-    case ran that are not per-call times (a loader's time to first batch).
-    """
-
-    run: Callable[[], Any]
-    units: Mapping[str, float] = field(default_factory=dict)
-    teardown: Callable[[], None] | None = None
-    probe: Callable[[], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from blitzbench.workloads.catalog import Case, Workload, make_case
+from blitzbench.results.names import BATCH_PARAM, EAGER, LENET_FORWARD, LENET_STEP, VARIANT_PARAM
+from blitzbench.timing.workload import Workload
+from blitzbench.workloads.catalog import DEEPER, FULL, LEVELS, Case, make_case
 from blitzbench.workloads.cifar import check_loader_args
 from blitzbench.workloads.lenet import LeNet, make_train_step, synthetic_batch
 
@@ -32,17 +34,15 @@ if TYPE_CHECKING:
 __all__ = ["BATCH_SIZES", "VARIANTS", "cases", "forward_case", "train_step_case"]
 
 BATCH_SIZES = (4, 64, 256, 1024)
-VARIANTS = ("eager", "channels_last", "bf16", "cuda_graph", "compile")
+VARIANTS = (EAGER, "channels_last", "bf16", "cuda_graph", "compile")
 CUDA_ONLY = frozenset({"bf16", "cuda_graph"})
 GRAPH_WARMUP_STEPS = 3  # as in PyTorch's whole-network capture example
 COMPILE_BATCH_SIZES = (64, 1024)
 COMPILE_WARMUP = 3  # the first calls compile; a few more settle guards and autotuning
 SEED = 0
 
-ALL = ("quick", "standard", "full")
-DEEPER = ("standard", "full")
 QUICK_BATCHES = {  # variant -> batch sizes that the quick level keeps, per kind
-    ("forward", "eager"): (4, 64), ("train_step", "eager"): (4, 64),
+    ("forward", EAGER): (4, 64), ("train_step", EAGER): (4, 64),
     ("train_step", "channels_last"): (64,), ("train_step", "bf16"): (64,),
     ("train_step", "cuda_graph"): (4, 64),
 }
@@ -138,23 +138,25 @@ def _graphed_step(step: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 
 def _levels(kind: str, variant: str, batch_size: int) -> tuple[str, ...]:
     if variant == "compile":
-        return ("full",)
-    return ALL if batch_size in QUICK_BATCHES.get((kind, variant), ()) else DEEPER
+        return (FULL,)
+    return LEVELS if batch_size in QUICK_BATCHES.get((kind, variant), ()) else DEEPER
 
 
 def forward_case(device: torch.device, batch_size: int, variant: str,
-                 levels: tuple[str, ...] = ALL) -> Case:
+                 levels: tuple[str, ...] = LEVELS) -> Case:
     check_loader_args(batch_size, 0)
-    return make_case("lenet.forward", device, {"batch_size": batch_size, "variant": variant},
-                     levels, lambda: build_forward(device, batch_size, variant),
+    return make_case(LENET_FORWARD, device,
+                     {BATCH_PARAM: batch_size, VARIANT_PARAM: variant}, levels,
+                     lambda: build_forward(device, batch_size, variant),
                      **_timing(variant))
 
 
 def train_step_case(device: torch.device, batch_size: int, variant: str,
-                    levels: tuple[str, ...] = ALL) -> Case:
+                    levels: tuple[str, ...] = LEVELS) -> Case:
     check_loader_args(batch_size, 0)
-    return make_case("lenet.train_step", device, {"batch_size": batch_size, "variant": variant},
-                     levels, lambda: build_train_step(device, batch_size, variant),
+    return make_case(LENET_STEP, device,
+                     {BATCH_PARAM: batch_size, VARIANT_PARAM: variant}, levels,
+                     lambda: build_train_step(device, batch_size, variant),
                      **_timing(variant))
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import torch
 
+from blitzbench.results.names import BATCH_PARAM, LOADER, WORKERS_PARAM
 from blitzbench.timing.clocks import synchronize
-from blitzbench.workloads.catalog import Case, Workload, make_case
+from blitzbench.timing.workload import Workload
+from blitzbench.workloads.catalog import DEEPER, LEVELS, QUICK, Case, make_case
 from blitzbench.workloads.cifar import (
     DataSource,
     available_cores,
@@ -29,8 +30,7 @@ from blitzbench.workloads.cifar import (
     tutorial_split,
 )
 
-__all__ = ["BATCH_SIZES", "IMAGES_PER_ROUND", "best_worker_counts", "cases", "loader_case",
-           "worker_sweep"]
+__all__ = ["BATCH_SIZES", "IMAGES_PER_ROUND", "cases", "loader_case", "worker_sweep"]
 
 BATCH_SIZES = (4, 64)  # the tutorial's, and a typical GPU batch
 TUTORIAL_WORKERS = 2
@@ -39,7 +39,7 @@ TUTORIAL_WORKERS = 2
 #: level measured on the H200 host (1,600 images/s with 2 workers at batch 4; the CPU
 #: tutorial loop 243 images/s), 8192 would cost the loader sweep and the loop up to about
 #: 490 s of the 600 before torch.compile; 4096 halves that.
-IMAGES_PER_ROUND = {"quick": 512, "standard": 2048, "full": 4096}
+IMAGES_PER_ROUND = dict(zip(LEVELS, (512, 2048, 4096), strict=True))
 LOADER_MIN_ROUNDS = 3
 LOADER_WARMUP = 1  # the first pass also pulls the data set into the page cache
 SEED = 0
@@ -58,9 +58,9 @@ def loader_case(device: torch.device, data: DataSource, batch_size: int, num_wor
                 images: int, levels: Iterable[str]) -> Case:
     """One point of the sweep; bad batch sizes or worker counts are a UsageError now."""
     check_loader_args(batch_size, num_workers)
-    params = {"batch_size": batch_size, "num_workers": num_workers,
+    params = {BATCH_PARAM: batch_size, WORKERS_PARAM: num_workers,
               "pin_memory": device.type == "cuda", "images": images}
-    return make_case("loading.dataloader", device, params, tuple(levels),
+    return make_case(LOADER, device, params, tuple(levels),
                      lambda: build_loader(device, data, batch_size, num_workers, images),
                      min_rounds=LOADER_MIN_ROUNDS, max_time_s=0.0, warmup=LOADER_WARMUP)
 
@@ -101,19 +101,10 @@ def cases(device: torch.device, data: DataSource) -> list[Case]:
     more images per call."""
     cores = available_cores()
     quick_workers = sorted({0, 1, min(TUTORIAL_WORKERS, cores)})
-    found = [loader_case(device, data, batch, workers, IMAGES_PER_ROUND["quick"], ("quick",))
+    found = [loader_case(device, data, batch, workers, IMAGES_PER_ROUND[QUICK], (QUICK,))
              for batch in BATCH_SIZES for workers in quick_workers]
-    for level in ("standard", "full"):
+    for level in DEEPER:
         found += [loader_case(device, data, batch, workers, IMAGES_PER_ROUND[level], (level,))
                   for batch in BATCH_SIZES for workers in worker_sweep(cores)]
     return found
 
-
-def best_worker_counts(results: Iterable[tuple[Mapping[str, Any], float]]) -> dict[int, int]:
-    """Batch size -> worker count with the highest images/s, from (params, images_per_s)."""
-    best: dict[int, tuple[float, int]] = {}
-    for params, images_per_s in results:
-        batch = params["batch_size"]
-        if batch not in best or images_per_s > best[batch][0]:
-            best[batch] = (images_per_s, params["num_workers"])
-    return {batch: workers for batch, (_, workers) in sorted(best.items())}

@@ -7,6 +7,11 @@ tensor, many times any L2) it is the memory system. Views (``t_``, ``x[:, 1]``),
 ``torch.tensor(a)`` copies and grows with the size. ``x + y`` allocates its result each
 call, ``torch.add(..., out=)`` and ``add_`` do not: on the CPU the difference is the page
 faults of a fresh 64 MiB buffer.
+
+Every workload here is one Python statement (``x + y``) with its globals: the timing loop
+compiles it into its body as ``torch.utils.benchmark`` does, so a 5x3 figure is the
+operation's cost and not that of a Python call around it. ``run`` is compiled from the
+same statement, for untimed use.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from blitzbench.workloads.catalog import ALL_LEVELS, Case, Workload, make_case
+from blitzbench.results.names import MEMORY_PARAM, SCALE_PARAM, SIZE_PARAM
+from blitzbench.timing.workload import Workload, statement_workload
+from blitzbench.workloads.catalog import DEEPER, LEVELS, QUICK, Case, make_case
 
 if TYPE_CHECKING:
     from blitzbench.workloads.cifar import DataSource
@@ -30,13 +37,12 @@ CPU_MEMORY_LOG2 = 24  # 64 MiB per float32 tensor: beyond the CPU's last-level c
 CPU_QUICK_MEMORY_LOG2 = 22  # 16 MiB: the quick level's smaller CPU size
 GPU_MEMORY_LOG2 = 28  # 1 GiB per tensor: ~17x an H200's 60 MB L2
 H2D_LOG2 = 26  # 256 MiB host-to-device copy
-CPU_MATMUL_N = {"quick": 512, "standard": 1024, "full": 1024}
+CPU_MATMUL_N = dict(zip(LEVELS, (512, 1024, 1024), strict=True))
 GPU_MATMUL_N = 8192  # bf16, 1.1 TFLOP per product: compute-bound on any current GPU
 FLOAT32_BYTES = 4
 SEED = 0
 
-QUICK = ("quick", "standard", "full")
-DEEPER = ("standard", "full")
+EVERY = LEVELS  # the operation is measured at every level
 
 Builder = Callable[[tuple[int, ...], torch.device], Workload]
 
@@ -62,52 +68,58 @@ def _elements(shape: tuple[int, ...]) -> int:
 
 
 def build_empty(shape: tuple[int, ...], device: torch.device) -> Workload:
-    return Workload(lambda: torch.empty(shape, device=device))
+    return statement_workload("torch.empty(shape, device=device)",
+                              {"torch": torch, "shape": shape, "device": device})
 
 
 def build_rand(shape: tuple[int, ...], device: torch.device) -> Workload:
-    return Workload(lambda: torch.rand(shape, device=device),
-                    {"bytes": FLOAT32_BYTES * _elements(shape)})
+    return statement_workload("torch.rand(shape, device=device)",
+                              {"torch": torch, "shape": shape, "device": device},
+                              {"bytes": FLOAT32_BYTES * _elements(shape)})
 
 
 def _add_bytes(shape: tuple[int, ...]) -> dict[str, float]:
     return {"bytes": 3 * FLOAT32_BYTES * _elements(shape)}  # read x and y, write the sum
 
 
-def build_add_operator(shape: tuple[int, ...], device: torch.device) -> Workload:
+def _binary(stmt: str, shape: tuple[int, ...], device: torch.device) -> Workload:
     x, y = _operands(shape, device)
-    return Workload(lambda: x + y, _add_bytes(shape))
+    return statement_workload(stmt, {"torch": torch, "x": x, "y": y}, _add_bytes(shape))
+
+
+def build_add_operator(shape: tuple[int, ...], device: torch.device) -> Workload:
+    return _binary("x + y", shape, device)
 
 
 def build_add_function(shape: tuple[int, ...], device: torch.device) -> Workload:
-    x, y = _operands(shape, device)
-    return Workload(lambda: torch.add(x, y), _add_bytes(shape))
+    return _binary("torch.add(x, y)", shape, device)
 
 
 def build_add_out(shape: tuple[int, ...], device: torch.device) -> Workload:
     x, y = _operands(shape, device)
     result = torch.empty(shape, device=device)
-    return Workload(lambda: torch.add(x, y, out=result), _add_bytes(shape))
+    return statement_workload("torch.add(x, y, out=result)",
+                              {"torch": torch, "x": x, "y": y, "result": result},
+                              _add_bytes(shape))
 
 
 def build_add_inplace(shape: tuple[int, ...], device: torch.device) -> Workload:
-    x, y = _operands(shape, device)
-    return Workload(lambda: y.add_(x), _add_bytes(shape))
+    # y accumulates x once per execution, timed or not: both paths share this y.
+    return _binary("y.add_(x)", shape, device)
 
 
 def build_transpose_inplace(shape: tuple[int, ...], device: torch.device) -> Workload:
-    x = _operand(shape, device)
-    return Workload(x.t_)
+    # Each execution flips the one x between shape and its transpose, as the tutorial's
+    # repeated t_() would; run() and the compiled loop flip the same tensor.
+    return statement_workload("x.t_()", {"x": _operand(shape, device)})
 
 
 def build_index_column(shape: tuple[int, ...], device: torch.device) -> Workload:
-    x = _operand(shape, device)
-    return Workload(lambda: x[:, 1])
+    return statement_workload("x[:, 1]", {"x": _operand(shape, device)})
 
 
 def build_to_numpy(shape: tuple[int, ...], device: torch.device) -> Workload:
-    x = _operand(shape, device)
-    return Workload(x.numpy)
+    return statement_workload("x.numpy()", {"x": _operand(shape, device)})
 
 
 def _array(shape: tuple[int, ...]) -> np.ndarray:
@@ -115,13 +127,13 @@ def _array(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def build_from_numpy(shape: tuple[int, ...], device: torch.device) -> Workload:
-    array = _array(shape)
-    return Workload(lambda: torch.from_numpy(array))
+    return statement_workload("torch.from_numpy(array)", {"torch": torch, "array": _array(shape)})
 
 
 def build_tensor_copy(shape: tuple[int, ...], device: torch.device) -> Workload:
     array = _array(shape)
-    return Workload(lambda: torch.tensor(array), {"bytes": 2 * FLOAT32_BYTES * array.size})
+    return statement_workload("torch.tensor(array)", {"torch": torch, "array": array},
+                              {"bytes": 2 * FLOAT32_BYTES * array.size})
 
 
 def _h2d(pinned: bool) -> Builder:
@@ -130,28 +142,29 @@ def _h2d(pinned: bool) -> Builder:
         if pinned:
             host = host.pin_memory()
         target = torch.empty(shape, device=device)
-        return Workload(lambda: target.copy_(host, non_blocking=pinned),
-                        {"link_bytes": FLOAT32_BYTES * host.numel()})
+        return statement_workload("target.copy_(host, non_blocking=pinned)",
+                                  {"target": target, "host": host, "pinned": pinned},
+                                  {"link_bytes": FLOAT32_BYTES * host.numel()})
     return build
 
 
 def _matmul(n: int, device: torch.device, dtype: torch.dtype) -> Callable[[], Workload]:
     def build() -> Workload:
         a, b = (t.to(dtype) for t in _operands((n, n), device))
-        return Workload(lambda: a @ b, {"flop": 2.0 * n ** 3})
+        return statement_workload("a @ b", {"a": a, "b": b}, {"flop": 2.0 * n ** 3})
     return build
 
 
 # operation -> (builder, levels at 5x3, levels at the memory size (None: not measured there))
 ELEMENTWISE: dict[str, tuple[Builder, tuple[str, ...], tuple[str, ...] | None]] = {
-    "empty": (build_empty, QUICK, DEEPER),
-    "rand": (build_rand, QUICK, DEEPER),
-    "add_operator": (build_add_operator, QUICK, QUICK),
-    "add_function": (build_add_function, QUICK, DEEPER),
-    "add_out": (build_add_out, QUICK, QUICK),
-    "add_inplace": (build_add_inplace, QUICK, QUICK),
-    "transpose_inplace": (build_transpose_inplace, QUICK, QUICK),
-    "index_column": (build_index_column, QUICK, QUICK),
+    "empty": (build_empty, EVERY, DEEPER),
+    "rand": (build_rand, EVERY, DEEPER),
+    "add_operator": (build_add_operator, EVERY, EVERY),
+    "add_function": (build_add_function, EVERY, DEEPER),
+    "add_out": (build_add_out, EVERY, EVERY),
+    "add_inplace": (build_add_inplace, EVERY, EVERY),
+    "transpose_inplace": (build_transpose_inplace, EVERY, EVERY),
+    "index_column": (build_index_column, EVERY, EVERY),
 }
 NUMPY_BRIDGE: dict[str, Builder] = {
     "to_numpy": build_to_numpy,
@@ -166,10 +179,10 @@ def _memory_shape(log2: int) -> tuple[int, ...]:
 
 def _sizes(device: torch.device) -> list[tuple[str, tuple[int, ...], tuple[str, ...]]]:
     """(scale, shape, levels) pairs: the tutorial's 5x3, then the memory size(s)."""
-    sizes = [("tutorial", TUTORIAL_SHAPE, tuple(ALL_LEVELS))]
+    sizes = [("tutorial", TUTORIAL_SHAPE, LEVELS)]
     if device.type == "cuda":
-        return [*sizes, ("memory", _memory_shape(GPU_MEMORY_LOG2), tuple(ALL_LEVELS))]
-    return [*sizes, ("memory", _memory_shape(CPU_QUICK_MEMORY_LOG2), ("quick",)),
+        return [*sizes, ("memory", _memory_shape(GPU_MEMORY_LOG2), LEVELS)]
+    return [*sizes, ("memory", _memory_shape(CPU_QUICK_MEMORY_LOG2), (QUICK,)),
             ("memory", _memory_shape(CPU_MEMORY_LOG2), DEEPER)]
 
 
@@ -182,7 +195,7 @@ def _size_label(shape: tuple[int, ...]) -> str:
 def _case(operation: str, device: torch.device, scale: str, shape: tuple[int, ...],
           levels: tuple[str, ...], builder: Builder) -> Case:
     return make_case(f"tensor_ops.{operation}", device,
-                     {"scale": scale, "size": _size_label(shape)}, levels,
+                     {SCALE_PARAM: scale, SIZE_PARAM: _size_label(shape)}, levels,
                      lambda: builder(shape, device))
 
 
@@ -211,9 +224,9 @@ def _copy_cases(device: torch.device) -> list[Case]:
     found = []
     for memory in ("pageable", "pinned"):
         build = _h2d(memory == "pinned")
-        for shape, levels in ((TUTORIAL_SHAPE, DEEPER), (_memory_shape(H2D_LOG2), QUICK)):
+        for shape, levels in ((TUTORIAL_SHAPE, DEEPER), (_memory_shape(H2D_LOG2), EVERY)):
             found.append(make_case("tensor_ops.h2d_copy", device,
-                                   {"memory": memory, "size": _size_label(shape)}, levels,
+                                   {MEMORY_PARAM: memory, SIZE_PARAM: _size_label(shape)}, levels,
                                    lambda b=build, s=shape: b(s, device)))
     return found
 
@@ -221,7 +234,7 @@ def _copy_cases(device: torch.device) -> list[Case]:
 def _matmul_cases(device: torch.device) -> list[Case]:
     if device.type == "cuda":
         return [make_case("tensor_ops.matmul", device, {"n": GPU_MATMUL_N, "dtype": "bfloat16"},
-                          QUICK, _matmul(GPU_MATMUL_N, device, torch.bfloat16))]
+                          EVERY, _matmul(GPU_MATMUL_N, device, torch.bfloat16))]
     sizes: dict[int, list[str]] = {}
     for level, n in CPU_MATMUL_N.items():
         sizes.setdefault(n, []).append(level)

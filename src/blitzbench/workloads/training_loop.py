@@ -17,7 +17,15 @@ from collections.abc import Callable
 
 import torch
 
-from blitzbench.workloads.catalog import Case, Workload, make_case
+from blitzbench.results.names import (
+    BATCH_PARAM,
+    LOOP,
+    THREADS_PARAM,
+    TUTORIAL_BATCH_SIZE,
+    WORKERS_PARAM,
+)
+from blitzbench.timing.workload import Workload
+from blitzbench.workloads.catalog import DEEPER, QUICK, Case, make_case
 from blitzbench.workloads.cifar import (
     DataSource,
     available_cores,
@@ -32,11 +40,9 @@ from blitzbench.workloads.loading import IMAGES_PER_ROUND
 
 __all__ = ["SINGLE_THREAD", "TUTORIAL_BATCH_SIZE", "TUTORIAL_WORKERS", "cases", "loop_case"]
 
-TUTORIAL_BATCH_SIZE = 4
 TUTORIAL_WORKERS = 2
 DEEPER_BATCH_SIZE = 64
 SINGLE_THREAD = 1
-THREADS_PARAM = "torch_threads"  # report/loop_bounds.py reads the variant by this name
 LOOP_MIN_ROUNDS = 3
 SEED = 0
 
@@ -77,10 +83,10 @@ def loop_case(device: torch.device, data: DataSource, batch_size: int, num_worke
     """One loop case; ``torch_threads`` (only when given) pins the intra-op thread count
     and becomes a parameter, so the default case keeps its id."""
     check_loader_args(batch_size, num_workers)
-    params = {"batch_size": batch_size, "num_workers": num_workers, "images": images}
+    params = {BATCH_PARAM: batch_size, WORKERS_PARAM: num_workers, "images": images}
     if torch_threads is not None:
         params[THREADS_PARAM] = torch_threads
-    return make_case("training_loop.epoch_slice", device, params, levels,
+    return make_case(LOOP, device, params, levels,
                      lambda: build_loop(device, data, batch_size, num_workers, images,
                                         torch_threads),
                      min_rounds=LOOP_MIN_ROUNDS, max_time_s=0.0, warmup=1)
@@ -93,9 +99,9 @@ def cases(device: torch.device, data: DataSource) -> list[Case]:
     thread_counts: tuple[int | None, ...] = (None,)
     if device.type == "cpu" and torch.get_num_threads() > 1:
         thread_counts = (None, SINGLE_THREAD)
-    found = [loop_case(device, data, TUTORIAL_BATCH_SIZE, workers, IMAGES_PER_ROUND["quick"],
-                       ("quick",), threads) for threads in thread_counts]
-    for level in ("standard", "full"):
+    found = [loop_case(device, data, TUTORIAL_BATCH_SIZE, workers, IMAGES_PER_ROUND[QUICK],
+                       (QUICK,), threads) for threads in thread_counts]
+    for level in DEEPER:
         found += [loop_case(device, data, batch, workers, IMAGES_PER_ROUND[level], (level,),
                             threads)
                   for batch in (TUTORIAL_BATCH_SIZE, DEEPER_BATCH_SIZE)
