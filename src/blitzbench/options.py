@@ -7,7 +7,7 @@ from pathlib import Path
 
 from blitzbench.results.names import DEVICE_CHOICES_HELP
 
-__all__ = ["add_data_root", "add_device", "add_out", "positive_int"]
+__all__ = ["add_data_root", "add_device", "add_out", "add_threshold", "positive_int"]
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
@@ -33,4 +33,22 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is invalid: use a positive integer")
+    return value
+
+
+def add_threshold(parser: argparse.ArgumentParser, default_pct: float, meaning: str) -> None:
+    """``--threshold PCT``: the smallest change that counts, as a percentage (0-100)."""
+    parser.add_argument("--threshold", type=_percentage, default=default_pct, metavar="PCT",
+                        help=f"{meaning}, in percent (default {default_pct:g})")
+
+
+def _percentage(text: str) -> float:
+    """argparse type: a percentage strictly between 0 and 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: use a percentage "
+                                         f"between 0 and 100")
     return value

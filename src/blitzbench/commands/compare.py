@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
+from blitzbench.options import add_threshold
 from blitzbench.results.compare import DEFAULT_THRESHOLD, Verdict, compare_measurements
 
 if TYPE_CHECKING:
@@ -32,9 +33,7 @@ Row = tuple["Measurement", "Measurement", "Comparison"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_a", type=Path, metavar="RUN_A", help="the reference run folder")
     parser.add_argument("run_b", type=Path, metavar="RUN_B", help="the run judged against it")
-    parser.add_argument("--threshold", type=float, default=100 * DEFAULT_THRESHOLD,
-                        metavar="PCT", help="smallest change called FASTER or SLOWER, in "
-                                            f"percent (default {100 * DEFAULT_THRESHOLD:g})")
+    add_threshold(parser, 100 * DEFAULT_THRESHOLD, "smallest change called FASTER or SLOWER")
     parser.add_argument("--force", action="store_true",
                         help="compare runs from different hardware or torch anyway")
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -45,9 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from blitzbench.results.reader import read_run
 
-    if not 0 < args.threshold < 100:
-        raise UsageError(f"--threshold {args.threshold:g} is out of range: use a percentage "
-                         f"between 0 and 100")
     run_a, run_b = read_run(args.run_a, "run A"), read_run(args.run_b, "run B")
     problems = run_b.results.environment.differences(
         run_a.results.environment, here=f"in B ({run_b.name})", there=f"in A ({run_a.name})")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blitzbench.errors import EXIT_FAILED, EXIT_OK
+from blitzbench.options import add_threshold
 from blitzbench.results.compare import FLEET_THRESHOLD
 
 if TYPE_CHECKING:
@@ -33,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folders (reports/runs/...), one or more per node")
     parser.add_argument("--baseline", type=Path, default=None, metavar="PATH",
                         help="judge every node against this run folder instead")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT,
-                        metavar="PCT", help="smallest difference that is a finding, in "
-                                            f"percent (default {DEFAULT_THRESHOLD_PCT})")
+    add_threshold(parser, DEFAULT_THRESHOLD_PCT, "smallest difference that is a finding")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--all", action="store_true",
                         help="show every figure, not only the findings")
@@ -43,12 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blitzbench.acceptance.fleet import fleet_run, judge_fleet, load_fleet
-    from blitzbench.errors import UsageError
     from blitzbench.results.reader import read_run
 
-    if not 0 < args.threshold < 100:
-        raise UsageError(f"--threshold {args.threshold:g} is out of range: use a percentage "
-                         f"between 0 and 100")
     runs = load_fleet(args.runs)
     baseline = fleet_run("baseline", read_run(args.baseline, "baseline")) \
         if args.baseline is not None else None

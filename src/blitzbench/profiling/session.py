@@ -1,9 +1,8 @@
 """A profiling session: every (device, workload) captured, summarized and published.
 
-Traces land in <reports>/profiler/<run-id>/<device>-<workload>/ (open them with
-`tensorboard --logdir <reports>/profiler`, or in Perfetto: they are Chrome-trace JSON),
-each beside a summary.json; the run folder <reports>/runs/<run-id>/ records the same
-summaries for `blitzbench report`.
+Each capture is staged outside the TensorBoard log folder and moved into
+<reports>/profiler/<run-id>/<device>-<workload>/ whole, beside its summary.json; the run's
+recorder saves each summary as soon as it exists, so Ctrl-C keeps what finished.
 """
 
 from __future__ import annotations
