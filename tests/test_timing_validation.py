@@ -45,8 +45,9 @@ PAIR_BUDGET_S = 0.04
 CPU_MATMUL_N = 256  # 34 MFLOP: about 1 ms on one core of this 2-core box
 GPU_MATMUL_N = 8192  # bf16: ~1.4 ms on an H100/H200, ~100x a kernel launch
 BROKEN_CLOCK_FACTOR = 0.8  # a clock running 20% slow: twice the tolerance
-#: Clocks 2x slow and 2x fast: a third beyond each side of the harness bound (0.67x-1.5x).
-PLANTED_CLOCK_FACTORS = (0.5, 2.0)
+#: Clocks 4x slow and 4x fast: beyond the harness bound (0.67x-1.5x) even when this shared
+#: box's load moves the true ratio by 1.5x (a 2x clock read 0.70 once, under load, in CI).
+PLANTED_CLOCK_FACTORS = (0.25, 4.0)
 HARNESS_BUDGET_S = 0.05  # per timer and repeat: the 5x3 add takes ~1 us
 HARNESS_REPEATS = 3
 
@@ -181,6 +182,6 @@ def test_a_true_clock_passes_the_harness_bound():
 
 
 @pytest.mark.parametrize("factor", PLANTED_CLOCK_FACTORS)
-def test_a_planted_clock_2x_off_fails_the_harness_bound(factor):
+def test_a_planted_clock_4x_off_fails_the_harness_bound(factor):
     bound = harness_ratio(clock=lambda: host_clock() * factor)
     assert not bound.within, bound.describe()
