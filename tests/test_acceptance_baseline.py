@@ -128,7 +128,7 @@ def test_a_baseline_from_elsewhere_is_compared_when_forced(tmp_path, environment
     baseline = load_baseline(write_run(tmp_path / "b", other))
     assert compatibility_problems(baseline, Environment(environment)) == [
         f"torch '1.0.0' there, {environment['torch']!r} here"]
-    assert load_baseline(tmp_path / "b" / RESULTS_FILE).path == tmp_path / "b"
+    assert load_baseline(tmp_path / "b" / RESULTS_FILE).folder == tmp_path / "b"
 
 
 def test_force_baseline_without_baseline_is_a_usage_error(tmp_path, capsys):

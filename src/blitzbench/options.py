@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from blitzbench.results.names import DEVICE_CHOICES_HELP
 
@@ -27,14 +29,8 @@ def add_out(parser: argparse.ArgumentParser, default_help: str = "reports") -> N
 
 def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: use a positive integer")
-    return value
-
+    return _checked(text, int, "an integer", lambda v: v >= 1,
+                    "{value} is invalid: use a positive integer")
 
 def add_threshold(parser: argparse.ArgumentParser, default_pct: float, meaning: str) -> None:
     """``--threshold PCT``: the smallest change that counts, as a percentage (0-100)."""
@@ -44,11 +40,17 @@ def add_threshold(parser: argparse.ArgumentParser, default_pct: float, meaning: 
 
 def _percentage(text: str) -> float:
     """argparse type: a percentage strictly between 0 and 100."""
+    return _checked(text, float, "a number", lambda v: 0 < v < 100,
+                    "{value:g} is out of range: use a percentage between 0 and 100")
+
+
+def _checked(text: str, kind: Callable[[str], Any], kind_name: str,
+             valid: Callable[[Any], bool], problem: str) -> Any:
+    """``kind(text)`` when it parses and is ``valid``; else argparse's one-line error."""
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError(f"{value:g} is out of range: use a percentage "
-                                         f"between 0 and 100")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind_name}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(problem.format(value=value))
     return value

@@ -11,47 +11,36 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 
 from blitzbench.errors import UsageError
 from blitzbench.results.names import BASELINES_FOLDER, RESULTS_FILE
-from blitzbench.results.reader import read_run
+from blitzbench.results.reader import StoredRun, read_run
 from blitzbench.results.records import Environment, RunResults
 from blitzbench.runs import write_json_atomic
 
-__all__ = ["Baseline", "compatibility_problems", "load_baseline", "save_baseline"]
+__all__ = ["compatibility_problems", "describe", "load_baseline", "save_baseline"]
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """A checked baseline run: where it is, and its results."""
-
-    path: Path
-    results: RunResults
-
-    @property
-    def environment(self) -> Environment:
-        return self.results.environment
-
-    def describe(self) -> str:
-        env = self.environment
-        gpus = ", ".join(env.gpu_names.values()) or "no GPU"
-        return f"{self.path} ({env.host}, {gpus}, torch {env.get('torch')})"
+def describe(baseline: StoredRun) -> str:
+    """``folder (host, GPUs, torch version)``: which run the figures were tested against."""
+    env = baseline.results.environment
+    gpus = ", ".join(env.gpu_names.values()) or "no GPU"
+    return f"{baseline.folder} ({env.host}, {gpus}, torch {env.get('torch')})"
 
 
-def load_baseline(path: Path) -> Baseline:
+def load_baseline(path: Path) -> StoredRun:
     """Read and check a baseline run folder or results.json; a defect is a UsageError."""
     stored = read_run(Path(path), "baseline")
     if not stored.results.benchmarks:
         raise UsageError(f"baseline {stored.folder / RESULTS_FILE}: has no benchmark "
                          f"records: use a run of `blitzbench accept`")
-    return Baseline(stored.folder, stored.results)
+    return stored
 
 
-def compatibility_problems(baseline: Baseline, environment: Environment) -> list[str]:
+def compatibility_problems(baseline: StoredRun, environment: Environment) -> list[str]:
     """How the baseline's hardware and torch differ from this run's (empty: comparable)."""
-    return environment.differences(baseline.environment)
+    return environment.differences(baseline.results.environment)
 
 
 def save_baseline(results: RunResults, reports: Path) -> Path:

@@ -161,9 +161,9 @@ def load_fleet(paths: Sequence[Path]) -> list[FleetRun]:
 
 def fleet_run(node: str, stored: StoredRun) -> FleetRun:
     env = stored.results.environment
-    devices = {v.device for v in extract_metrics(stored.results)}
     values = tuple(v for v in extract_metrics(stored.results) if _compared(v))
-    return FleetRun(node, stored.folder, {d: env.hardware(d) for d in devices}, values)
+    hardware = {v.device: env.hardware(v.device) for v in values}
+    return FleetRun(node, stored.folder, hardware, values)
 
 
 def judge_fleet(runs: Sequence[FleetRun], baseline: FleetRun | None = None,

@@ -23,9 +23,9 @@ from blitzbench.results.names import DEFAULT_LEVEL, LEVELS
 from blitzbench.results.records import AcceptanceRecord, Environment, RunResults
 
 if TYPE_CHECKING:
-    from blitzbench.acceptance.baseline import Baseline
     from blitzbench.acceptance.rules import RuleResult
     from blitzbench.acceptance.spec import Spec
+    from blitzbench.results.reader import StoredRun
     from blitzbench.runs import RunRecorder
     from blitzbench.workloads.cifar import DataSource
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _baseline(args: argparse.Namespace, environment: Environment) -> Baseline | None:
+def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun | None:
     """Load --baseline; refuse one from other hardware or torch unless forced."""
     from blitzbench.acceptance.baseline import compatibility_problems, load_baseline
 
@@ -92,7 +92,7 @@ def _baseline(args: argparse.Namespace, environment: Environment) -> Baseline | 
     baseline = load_baseline(args.baseline)
     problems = compatibility_problems(baseline, environment)
     if problems and not args.force_baseline:
-        raise UsageError(f"baseline {baseline.path} was recorded elsewhere ("
+        raise UsageError(f"baseline {baseline.folder} was recorded elsewhere ("
                          f"{'; '.join(problems)}): pass --force-baseline to compare anyway")
     if problems:
         print(f"blitzbench: warning: comparing with a baseline from elsewhere: "
@@ -102,7 +102,7 @@ def _baseline(args: argparse.Namespace, environment: Environment) -> Baseline | 
 
 def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             devices: list[Any], data: DataSource, spec: Spec,
-            baseline: Baseline | None) -> int:
+            baseline: StoredRun | None) -> int:
     from blitzbench.acceptance import plan
     from blitzbench.acceptance.baseline import save_baseline
     from blitzbench.acceptance.junit import write_junit
@@ -167,14 +167,15 @@ def _since(mark: float) -> tuple[float, float]:
     return round(now - mark, 1), now
 
 
-def _acceptance_record(outcome: str, level: str, spec: Spec, baseline: Baseline | None,
+def _acceptance_record(outcome: str, level: str, spec: Spec, baseline: StoredRun | None,
                        rows: list[RuleResult], wall_s: float,
                        step_s: dict[str, float]) -> AcceptanceRecord:
     """The ``acceptance`` section of results.json."""
+    from blitzbench.acceptance.baseline import describe
     from blitzbench.acceptance.table import status_counts
 
     return AcceptanceRecord(outcome, level, spec.path, tuple(r.record() for r in rows),
-                            spec.description, baseline.describe() if baseline else None,
+                            spec.description, describe(baseline) if baseline else None,
                             status_counts(rows), wall_s, step_s)
 
 
