@@ -30,7 +30,7 @@ class FakeBench:
         self.images_per_s, self.spread, self.interrupt_at = images_per_s, spread, interrupt_at
         self.calls: list[str] = []
 
-    def __call__(self, case) -> Measurement:
+    def __call__(self, case, earlier=(), repeats=1) -> Measurement:
         self.calls.append(case.id)
         if self.interrupt_at is not None and len(self.calls) > self.interrupt_at:
             raise KeyboardInterrupt
@@ -132,7 +132,24 @@ def test_failing_rule_exits_1_with_a_junit_failure_naming_rule_bound_and_value(
         is not None
 
 
-def test_noisy_figure_is_remeasured_once_and_reported_noisy(tmp_path, fake_steps, capsys):
+def test_noisy_figure_is_reported_noisy_with_its_repeats(tmp_path, fake_steps, capsys):
+    fake_steps.spread = 0.4  # IQR/median 40%: noisy in every repeat
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 0
+    out = capsys.readouterr().out
+    assert "NOISY" in out and "too noisy to judge" in out
+    repeats = catalog.LEVEL_REPEATS["quick"]
+    # repeats are passes over the whole list, not one case's rounds back to back
+    assert [c.split("-")[2] for c in fake_steps.calls] == \
+        ["batch_size=4", "batch_size=64"] * repeats
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert [b["blocks"] for b in results["benchmarks"]] == [[5] * repeats] * 2
+    row = next(r for r in results["acceptance"]["rules"] if r["rule"] == "lenet-floor")
+    assert row["status"] == "NOISY"
+
+
+def test_noisy_figure_is_remeasured_once_without_repeats(tmp_path, fake_steps, capsys,
+                                                         monkeypatch):
+    monkeypatch.setitem(catalog.LEVEL_REPEATS, "quick", 1)
     fake_steps.spread = 0.4  # IQR/median 40%: noisy both times
     assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 0
     out = capsys.readouterr().out

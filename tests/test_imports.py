@@ -28,11 +28,12 @@ ALLOWED: dict[str, set[str]] = {
     "runs": {"environment"},
     "timing": {"devices"},
     "workloads": {"devices", "seeding", "timing", "runs"},
-    "claims": {"devices", "seeding", "workloads"},
-    "profiling": {"devices", "seeding", "runs", "workloads", "timing"},
+    "distributed": {"devices", "seeding", "timing", "workloads", "runs"},
+    "claims": {"devices", "seeding", "workloads", "distributed"},
+    "profiling": {"devices", "seeding", "runs", "workloads", "timing", "distributed"},
     "report": {"runs"},
     "acceptance": {"devices", "seeding", "runs", "timing", "workloads", "claims",
-                   "profiling"},
+                   "profiling", "distributed"},
 }
 TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin"}
 HEAVY = ("torch", "torchvision")

@@ -88,19 +88,48 @@ def run_claims(device_spec: str, data: DataSource) -> list[ClaimCell]:
 
 
 def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
-                   judged: Callable[[Case], bool] = lambda case: True) -> None:
-    """Measure each case, re-measuring a noisy one once when a rule judges its figures;
-    save after each, with the wall seconds the case took (``wall_s``)."""
+                   judged: Callable[[Case], bool] = lambda case: True,
+                   repeats: int = 1) -> None:
+    """Measure each case; save after each, with the wall seconds the case took
+    (``wall_s``: build, warm-up, calibration, every repeat; the figure to size a level by).
+
+    With ``repeats`` above 1 every case is measured in that many passes over the whole
+    list (workloads/repeats.py says why), the record saved after each pass. With one, a
+    noisy case a rule judges is re-measured once.
+    """
+    if repeats > 1:
+        _run_repeated(cases, recorder, advance, repeats)
+        return
     recorder.extend("benchmarks", [])
     for case in cases:
         advance(f"{case.benchmark} {case.device}")
         started = time.perf_counter()
         measurement = measure_with_retry(case, retry=judged(case))
-        # what the case cost the run (build, warm-up, calibration, a re-measure): the
-        # figure to size a level by, which the timed rounds alone do not give
         wall_s = round(time.perf_counter() - started, 3)
         measurement = dataclasses.replace(measurement, wall_s=wall_s)
         recorder.extend("benchmarks", [measurement])
+
+
+def _run_repeated(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
+                  repeats: int) -> None:
+    from blitzbench.workloads.repeats import merge_repeats
+
+    parts: list[list[Measurement]] = [[] for _ in cases]
+    wall = [0.0] * len(cases)
+    recorder.extend("benchmarks", [])
+    for repeat in range(repeats):
+        for index, (case, done) in enumerate(zip(cases, parts, strict=True)):
+            advance(f"{case.benchmark} {case.device} (repeat {repeat + 1}/{repeats})")
+            if done and not done[-1].ok:
+                continue  # a failure is recorded once, not retried each pass
+            started = time.perf_counter()
+            done.append(_guarded(case, lambda c, d=done: _measure(c, d, repeats)))
+            wall[index] += time.perf_counter() - started
+            # saved after every measurement: an interrupted run keeps what it finished
+            merged = (merge_repeats(case, done, round(seconds, 3))
+                      for case, done, seconds in zip(cases, parts, wall, strict=True)
+                      if done)
+            recorder.set("benchmarks", tuple(merged))
 
 
 def judged_by(spec: Spec, cases: Sequence[Case], labels: Sequence[str],
@@ -137,10 +166,12 @@ def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None
     return dataclasses.replace(best, extra={**best.extra, "remeasured": True})
 
 
-def _measure(case: Case) -> Measurement:
-    from blitzbench.workloads.measure import measure
+def _measure(case: Case, earlier: Sequence[Measurement] = (), repeats: int = 1
+             ) -> Measurement:
+    """One measurement of ``case``: the whole case, or one of its ``repeats``."""
+    from blitzbench.workloads.repeats import measure_repeat
 
-    return measure(case)
+    return measure_repeat(case, earlier, repeats)
 
 
 def _guarded(case: Case, measure: Callable[[Case], Measurement]) -> Measurement:

@@ -147,14 +147,16 @@ def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
                judged: Any) -> dict[str, float]:
     """Claims, benchmarks, profile, each saved as it finishes; seconds each took."""
     from blitzbench.acceptance import plan
+    from blitzbench.workloads.catalog import LEVEL_REPEATS
 
+    repeats = LEVEL_REPEATS[args.level]
     step_s: dict[str, float] = {}
-    with plan.progress(total=len(cases) + 2) as advance:
+    with plan.progress(total=len(cases) * repeats + 2) as advance:
         mark = time.perf_counter()
         advance("claims")
         recorder.set("claims", tuple(plan.run_claims(args.device, data)))
         step_s["claims"], mark = _since(mark)
-        plan.run_benchmarks(cases, recorder, advance, judged)
+        plan.run_benchmarks(cases, recorder, advance, judged, repeats)
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")
         plan.run_profile(recorder, reports, devices, data)

@@ -1,8 +1,10 @@
 """Compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY, tested.
 
 Each benchmark case measured in both runs (same benchmark, parameters and device) is
-judged on its per-round times: the ratio of medians B/A with a 95% bootstrap confidence
-interval, read against a threshold (results/compare.py says how and why). Runs from
+judged on its repeats (or its per-round times): the ratio B/A with a confidence interval,
+read against a threshold (results/compare.py says how and why). The intervals are
+simultaneous: each figure's confidence is Bonferroni-corrected so that the chance of any
+false FASTER or SLOWER among all the figures compared stays at 5%. Runs from
 different hardware or torch are refused unless --force. Exit 0: nothing SLOWER;
 1: some figure SLOWER; 2: a usage error or a missing or malformed run folder.
 """
@@ -18,7 +20,13 @@ from typing import TYPE_CHECKING
 
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
 from blitzbench.options import add_threshold
-from blitzbench.results.compare import DEFAULT_THRESHOLD, Verdict, compare_measurements
+from blitzbench.results.compare import (
+    DEFAULT_THRESHOLD,
+    Verdict,
+    compare_measurements,
+    family_confidence,
+    percent,
+)
 
 if TYPE_CHECKING:
     from blitzbench.results.compare import Comparison
@@ -66,9 +74,11 @@ def run(args: argparse.Namespace) -> int:
 def compare_runs(run_a: StoredRun, run_b: StoredRun, threshold: float) -> list[Row]:
     """Every case measured in both runs, with its verdict, in run A's order."""
     theirs = {(m.prefix, m.device): m for m in run_b.results.benchmarks}
-    return [(a, theirs[(a.prefix, a.device)],
-             compare_measurements(a, theirs[(a.prefix, a.device)], threshold=threshold))
-            for a in run_a.results.benchmarks if (a.prefix, a.device) in theirs]
+    pairs = [(a, theirs[(a.prefix, a.device)]) for a in run_a.results.benchmarks
+             if (a.prefix, a.device) in theirs]
+    confidence = family_confidence(len(pairs))
+    return [(a, b, compare_measurements(a, b, threshold=threshold, confidence=confidence))
+            for a, b in pairs]
 
 
 def counts(rows: list[Row]) -> str:
@@ -98,13 +108,14 @@ def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[s
     from blitzbench.acceptance.table import LOG_WIDTH
     from blitzbench.report.formatting import fmt_duration_s
 
+    level = percent(rows[0][2].confidence)
     print(f"compare: {counts(rows)} (B = {run_b.name} against A = {run_a.name}; B/A median "
-          f"time, 95% CI)")  # one line, never wrapped: scripts read it
+          f"time, {level} CI each, 95% for all together)")  # one line: scripts read it
     console = Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
     if problems:
         console.print(f"[yellow]compared across environments: {escape('; '.join(problems))}")
     table = Table()
-    for column in ("case", "device", "A", "B", "B/A", "95% CI", "verdict"):
+    for column in ("case", "device", "A", "B", "B/A", f"{level} CI", "verdict"):
         table.add_column(column, overflow="fold")
     for a, b, c in rows:
         if show_all or c.verdict is not Verdict.SAME:

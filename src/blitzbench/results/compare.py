@@ -20,6 +20,19 @@ blitzbench reports (robust to the outlier rounds a shared machine produces). The
 percentile bootstrap makes no assumption about the shape of the timing distribution
 (right-skewed, sometimes bimodal). Resampling is seeded, so a verdict is reproducible.
 
+Rounds of one process are not independent samples of a machine: a shared machine drifts
+(on this project's 2-core VM, a 512x512 matmul's 20-call median moves between 1.45 and
+3.3 ms from one two-second window to the next, README "Comparing two runs"), so two runs
+minutes apart differ by far more than their rounds' spread says, and a round bootstrap
+calls that drift SLOWER. ``accept`` therefore measures every case in several *repeats*
+spread across the run (``Measurement.blocks``), as pyperf runs several worker processes.
+When both runs have two or more repeats the interval is built from the repeats: the log
+of each repeat's median is one observation, and the log ratio's interval is Welch's
+t-interval of the difference of their means (unequal variances and repeat counts). The
+machine's drift is then in the interval, and a real change must stand out of it. With a
+single repeat on either side (pytest-benchmark's path) the round bootstrap is used and
+the evidence says the drift between repeats was not measured.
+
 Format-1 records kept no per-round times, only median, IQR and rounds; for them the
 interval comes from the normal approximation of a median's standard error
 (1.2533 sigma / sqrt(n), sigma = IQR / 1.349), and the evidence says so.
@@ -27,8 +40,10 @@ interval comes from the normal approximation of a median's standard error
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,9 +54,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "CONFIDENCE", "DEFAULT_THRESHOLD", "FLEET_THRESHOLD",
-           "MIN_ROUNDS",
-           "Comparison", "Verdict", "classify", "compare_measurements",
-           "compare_summaries", "compare_times"]
+           "MIN_REPEATS", "MIN_ROUNDS",
+           "Comparison", "Verdict", "classify", "compare_measurements", "compare_repeats",
+           "compare_summaries", "compare_times", "family_confidence", "percent", "t_quantile"]
 
 #: The smallest change called FASTER or SLOWER by default (5%): the synthetic proof in
 #: tests/test_compare_stats.py holds at it, and quiet runs of this project's >=100 us
@@ -56,6 +71,7 @@ BOOTSTRAP_RESAMPLES = 2000
 #: keeps a 10,000-round case from costing seconds (a smaller sample only widens it).
 MAX_BOOTSTRAP_ROUNDS = 2000
 MIN_ROUNDS = 3  # below, a median has no spread to test
+MIN_REPEATS = 2  # repeats per side for the between-repeat interval (Welch needs a variance)
 SEED = 0
 #: A median's standard error is sqrt(pi/2) sigma / sqrt(n) for normal data; IQR = 1.349 sigma.
 MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2)
@@ -81,6 +97,7 @@ class Comparison:
     rounds: tuple[int, int]
     method: str
     reason: str = ""
+    confidence: float = 0.95
 
     @property
     def change(self) -> float:
@@ -91,7 +108,8 @@ class Comparison:
         """``1.123x (95% CI 1.080-1.170), threshold 5%, 30 vs 30 rounds, bootstrap``."""
         if not math.isfinite(self.ratio):
             return self.reason
-        text = (f"{self.ratio:.3f}x ({CONFIDENCE:.0%} CI {self.low:.3f}-{self.high:.3f}), "
+        text = (f"{self.ratio:.3f}x ({percent(self.confidence)} CI "
+                f"{self.low:.3f}-{self.high:.3f}), "
                 f"threshold {self.threshold:.0%}, {self.rounds[0]} vs {self.rounds[1]} "
                 f"rounds, {self.method}")
         return f"{text}; {self.reason}" if self.reason else text
@@ -111,7 +129,7 @@ def classify(ratio: float, low: float, high: float, threshold: float) -> Verdict
 
 def compare_times(a: Sequence[float], b: Sequence[float], *,
                   threshold: float = DEFAULT_THRESHOLD, resamples: int = BOOTSTRAP_RESAMPLES,
-                  seed: int = SEED) -> Comparison:
+                  seed: int = SEED, confidence: float = CONFIDENCE) -> Comparison:
     """Per-round times of A and B: percentile bootstrap of the ratio of medians."""
     import numpy as np  # here, not at the top: the CLI's light commands import this module
 
@@ -123,45 +141,116 @@ def compare_times(a: Sequence[float], b: Sequence[float], *,
     ratio = float(np.median(sample_b) / np.median(sample_a))
     medians_a = _resampled_medians(sample_a, resamples, rng)
     medians_b = _resampled_medians(sample_b, resamples, rng)
-    tail = (1 - CONFIDENCE) / 2
+    tail = (1 - confidence) / 2
     low, high = np.quantile(medians_b / medians_a, [tail, 1 - tail])
     return _decided(ratio, float(low), float(high), threshold, rounds,
-                    f"bootstrap ({resamples} resamples)")
+                    f"bootstrap ({resamples} resamples)", confidence)
+
+
+def compare_repeats(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], *,
+                    threshold: float = DEFAULT_THRESHOLD,
+                    confidence: float = CONFIDENCE) -> Comparison:
+    """Per-round times of each repeat of A and B: Welch's t-interval of the mean log
+    repeat median (see the module docstring). The ratio is the ratio of the geometric
+    means of the repeat medians, the estimate the interval is centred on."""
+    logs_a = [math.log(statistics.median(r)) for r in a if r]
+    logs_b = [math.log(statistics.median(r)) for r in b if r]
+    rounds = (sum(len(r) for r in a), sum(len(r) for r in b))
+    if min(len(logs_a), len(logs_b)) < MIN_REPEATS:
+        return _untestable(rounds, threshold, f"fewer than {MIN_REPEATS} repeats")
+    diff = statistics.fmean(logs_b) - statistics.fmean(logs_a)
+    var_a = statistics.variance(logs_a) / len(logs_a)
+    var_b = statistics.variance(logs_b) / len(logs_b)
+    spread = math.sqrt(var_a + var_b)
+    df = _welch_df(var_a, var_b, len(logs_a), len(logs_b))
+    half = t_quantile(0.5 + confidence / 2, df) * spread
+    return _decided(math.exp(diff), math.exp(diff - half), math.exp(diff + half), threshold,
+                    rounds, f"Welch t over {len(logs_a)} vs {len(logs_b)} repeats "
+                            f"(df {df:.1f})", confidence)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Student's t quantile: exact for 1 and 2 degrees of freedom, else the Cornish-Fisher
+    expansion of Abramowitz & Stegun 26.7.5 (error under 0.002 at df 3, p 0.975; 2.775
+    against 2.776 at df 4). A fractional Welch df is rounded down: a wider interval."""
+    whole = max(1, math.floor(df))
+    if whole == 1:
+        return math.tan(math.pi * (p - 0.5))
+    if whole == 2:
+        return (2 * p - 1) / math.sqrt(2 * p * (1 - p))
+    z, v = _z_at(p), float(whole)
+    return (z + (z**3 + z) / (4 * v)
+            + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * v**3)
+            + (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / (92160 * v**4))
+
+
+def _welch_df(var_a: float, var_b: float, n_a: int, n_b: int) -> float:
+    """Welch-Satterthwaite degrees of freedom (of the squared standard errors given)."""
+    total = var_a + var_b
+    if total == 0:
+        return float(n_a + n_b - 2)
+    return total**2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
 
 
 def compare_summaries(a: tuple[float, float, int], b: tuple[float, float, int], *,
-                      threshold: float = DEFAULT_THRESHOLD) -> Comparison:
+                      threshold: float = DEFAULT_THRESHOLD,
+                      confidence: float = CONFIDENCE) -> Comparison:
     """(median, IQR, rounds) of A and B: normal approximation on the log ratio."""
     rounds = (a[2], b[2])
     if min(rounds) < MIN_ROUNDS:
         return _untestable(rounds, threshold, f"fewer than {MIN_ROUNDS} rounds")
     ratio = b[0] / a[0]
     spread = math.hypot(_log_se(*a), _log_se(*b))
-    z = _z(CONFIDENCE)
+    z = _z(confidence)
     return _decided(ratio, ratio * math.exp(-z * spread), ratio * math.exp(z * spread),
                     threshold, rounds, "normal approximation from median, IQR and rounds "
-                                       "(no per-round times in a format-1 record)")
+                                       "(no per-round times in a format-1 record)",
+                    confidence)
 
 
 def compare_measurements(a: Measurement, b: Measurement, *,
-                         threshold: float = DEFAULT_THRESHOLD) -> Comparison:
-    """A figure of two runs: by their per-round times when both kept them."""
+                         threshold: float = DEFAULT_THRESHOLD,
+                         confidence: float = CONFIDENCE) -> Comparison:
+    """A figure of two runs: by their repeats when both have several, else by their
+    per-round times when both kept them, else by their stored summaries."""
     if not (a.ok and b.ok):
         failed = a if not a.ok else b
         return _untestable((a.rounds, b.rounds), threshold,
                            f"not measured in one run: {failed.error or 'no rounds'}")
+    if len(a.block_times()) >= MIN_REPEATS and len(b.block_times()) >= MIN_REPEATS:
+        return compare_repeats(a.block_times(), b.block_times(), threshold=threshold,
+                               confidence=confidence)
     if a.has_times and b.has_times:
-        return compare_times(a.times_s, b.times_s, threshold=threshold)
+        found = compare_times(a.times_s, b.times_s, threshold=threshold,
+                              confidence=confidence)
+        note = "one repeat: drift between repeats not measured"
+        return dataclasses.replace(found, reason=f"{found.reason}; {note}" if found.reason
+                                   else note)
     return compare_summaries((a.median_s, a.iqr_s, a.rounds), (b.median_s, b.iqr_s, b.rounds),
-                             threshold=threshold)
+                             threshold=threshold, confidence=confidence)
+
+
+def family_confidence(figures: int, confidence: float = CONFIDENCE) -> float:
+    """Bonferroni: the per-figure confidence that keeps the chance of *any* false verdict
+    among ``figures`` compared at ``1 - confidence`` (one run-level exit code rests on
+    them all; 33 figures each at 95% would call one of two identical runs SLOWER or
+    FASTER most of the time)."""
+    return 1 - (1 - confidence) / max(1, figures)
+
+
+def percent(confidence: float) -> str:
+    """``95%``, ``99.85%``: as many decimals as the value needs (up to two)."""
+    return f"{100 * confidence:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def _decided(ratio: float, low: float, high: float, threshold: float,
-             rounds: tuple[int, int], method: str) -> Comparison:
+             rounds: tuple[int, int], method: str, confidence: float) -> Comparison:
     verdict = classify(ratio, low, high, threshold)
     reason = ("the interval straddles the threshold: the rounds are too spread to tell"
               if verdict is Verdict.NOISY else "")
-    return Comparison(verdict, ratio, low, high, threshold, rounds, method, reason)
+    return Comparison(verdict, ratio, low, high, threshold, rounds, method, reason,
+                      confidence)
 
 
 def _untestable(rounds: tuple[int, int], threshold: float, why: str) -> Comparison:
@@ -193,6 +282,8 @@ def _log_se(median: float, iqr: float, rounds: int) -> float:
 
 def _z(confidence: float) -> float:
     """The two-sided standard normal quantile (1.96 for 95%)."""
-    from statistics import NormalDist
+    return _z_at(0.5 + confidence / 2)
 
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+def _z_at(p: float) -> float:
+    return statistics.NormalDist().inv_cdf(p)

@@ -13,6 +13,7 @@ measurements carry the stored summary and say they have no times.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,6 +179,12 @@ class Measurement:
     is what the case cost the run (build, warm-up, calibration, rounds, a re-measure):
     bookkeeping for sizing a run, never a figure. ``stored`` is set only for records read
     from a format-1 folder, which kept the summary and not the times.
+
+    ``blocks`` splits ``times_s`` into the repeats it was measured in: ``(4, 4, 3)`` means
+    rounds 0-3 came from the first repeat, 4-7 from the second, and so on. ``accept``
+    measures each case in several repeats spread across the run (rebuilt each time), so
+    the drift of a shared machine shows between repeats and ``compare`` can test against
+    it; empty means one repeat.
     """
 
     benchmark: str
@@ -188,9 +195,23 @@ class Measurement:
     error: str | None = None
     wall_s: float | None = None
     stored: RoundSummary | None = None
+    blocks: tuple[int, ...] = ()
 
-    KEYS = ("benchmark", "device", "params", "times_s", "median_s", "iqr_s", "rounds",
-            "noisy", "extra", "error", "wall_s")
+    KEYS = ("benchmark", "device", "params", "times_s", "blocks", "median_s", "iqr_s",
+            "rounds", "noisy", "extra", "error", "wall_s")
+
+    def __post_init__(self) -> None:
+        if self.blocks and sum(self.blocks) != len(self.times_s):
+            raise ValueError(f"blocks {self.blocks} do not add up to {len(self.times_s)} "
+                             f"rounds")
+
+    def block_times(self) -> tuple[tuple[float, ...], ...]:
+        """The per-round times of each repeat (one repeat when ``blocks`` is empty)."""
+        if not self.blocks:
+            return (self.times_s,) if self.times_s else ()
+        ends = list(itertools.accumulate(self.blocks))
+        return tuple(self.times_s[end - size:end]
+                     for size, end in zip(self.blocks, ends, strict=True))
 
     @property
     def family(self) -> str:
@@ -255,6 +276,8 @@ class Measurement:
             "times_s": list(self.times_s), "median_s": self.median_s, "iqr_s": self.iqr_s,
             "rounds": self.rounds, "noisy": self.noisy, "extra": dict(self.extra),
             "error": self.error, "wall_s": self.wall_s}
+        if self.blocks:
+            data["blocks"] = list(self.blocks)
         if self.stored is not None:
             del data["times_s"]  # a format-1 record has none to write
         return data
@@ -273,7 +296,8 @@ class Measurement:
         _flag(data, "noisy", where)
         if version >= 2:
             times = _times(data.get("times_s"), f"{where}.times_s", failed=error is not None)
-            return cls(**common, times_s=times)
+            return cls(**common, times_s=times,
+                       blocks=_blocks(data.get("blocks"), len(times), f"{where}.blocks"))
         return cls(**common, stored=_stored_summary(data, where, failed=error is not None))
 
 
@@ -290,6 +314,18 @@ def _times(value: Any, where: str, *, failed: bool) -> tuple[float, ...]:
         raise _fail(where, f"has {len(value)} rounds, more than {MAX_ROUNDS_STORED}")
     return tuple(_number(t, f"{where}[{i}]", MAX_SECONDS, positive=True)
                  for i, t in enumerate(value))
+
+
+def _blocks(value: Any, rounds: int, where: str) -> tuple[int, ...]:
+    """Rounds per repeat: positive whole numbers adding up to the rounds (absent: one)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value):
+        raise _fail(where, f"must be a list of positive round counts, got {value!r:.80}")
+    if sum(value) != rounds:
+        raise _fail(where, f"adds up to {sum(value)} rounds, but times_s has {rounds}")
+    return tuple(value)
 
 
 def _stored_summary(data: Mapping[str, Any], where: str, *, failed: bool

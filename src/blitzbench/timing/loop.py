@@ -102,18 +102,24 @@ def rounds_for(calibration: Calibration, min_rounds: int, max_time_s: float) -> 
 
 
 def plan_rounds(round_fn: RoundFn, clock: Clock, *, min_rounds: int, max_time_s: float,
-                warmup: int) -> RoundPlan:
+                warmup: int, calls_per_round: int | None = None) -> RoundPlan:
     """Warm up and calibrate ``round_fn``; the plan both timing paths then follow.
 
     The last warm-up call is timed: when it lasts :data:`LONG_CALL_S` or more, one call
     per round is already certain and the calibration call is skipped (a DataLoader pass
     over thousands of images takes seconds; a second untimed pass would only cost run time).
+    A later repeat of a case passes the ``calls_per_round`` its first repeat settled on:
+    no calibration, and rounds sized from the timed warm-up call.
     """
     if warmup > 1:
         round_fn(warmup - 1)
     last_warmup_s = timed_round(round_fn, 1, clock) if warmup > 0 else 0.0
-    calibration = (Calibration(1, last_warmup_s) if last_warmup_s >= LONG_CALL_S
-                   else calibrate(round_fn, clock))
+    if calls_per_round is not None:
+        calibration = Calibration(calls_per_round, last_warmup_s * calls_per_round)
+    elif last_warmup_s >= LONG_CALL_S:
+        calibration = Calibration(1, last_warmup_s)
+    else:
+        calibration = calibrate(round_fn, clock)
     return RoundPlan(round_fn, calibration.calls_per_round,
                      rounds_for(calibration, min_rounds, max_time_s))
 

@@ -27,7 +27,8 @@ from blitzbench.timing.workload import Workload
 if TYPE_CHECKING:
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["ALL_LEVELS", "DEEPER", "FAMILIES", "FULL", "LEVELS", "QUICK", "STANDARD", "Case",
+__all__ = ["ALL_LEVELS", "DEEPER", "FAMILIES", "FULL", "LEVELS", "LEVEL_REPEATS", "QUICK",
+           "STANDARD", "Case",
            "Workload", "all_cases", "cases", "check_devices", "check_level"]
 
 ALL_LEVELS = frozenset(LEVELS)
@@ -35,6 +36,10 @@ QUICK, STANDARD, FULL = LEVELS  # the family modules name levels through these
 DEEPER = (STANDARD, FULL)
 #: Each deeper level measures every case for longer (quick's max_time_s times this).
 LEVEL_TIME_SCALE = {QUICK: 1.0, STANDARD: 2.0, FULL: 4.0}
+#: ``accept`` measures every case in this many repeats spread across the run
+#: (workloads/repeats.py). Eight is what lets compare call a 25% change on this noisy
+#: 2-core VM while two quiet runs stay unflagged (README, "Comparing two runs").
+LEVEL_REPEATS = {QUICK: 8, STANDARD: 8, FULL: 8}
 DEFAULT_MIN_ROUNDS = 5
 DEFAULT_MAX_TIME_S = 0.2
 DEFAULT_WARMUP = 2

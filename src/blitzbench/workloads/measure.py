@@ -13,10 +13,12 @@ timed out becomes a :class:`Measurement` with ``error`` set, and the run goes on
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from blitzbench.results import stats
 from blitzbench.results.names import BATCH_PARAM, WORKERS_PARAM
 from blitzbench.results.records import Measurement
 from blitzbench.seeding import DEFAULT_SEED, seed_everything
@@ -33,11 +35,15 @@ SEED = DEFAULT_SEED
 
 
 def measure(case: Case, *, min_rounds: int | None = None, max_time_s: float | None = None,
-            warmup: int | None = None, clock: Clock | None = None) -> Measurement:
+            warmup: int | None = None, clock: Clock | None = None,
+            calls_per_round: int | None = None,
+            earlier: Sequence[float] = ()) -> Measurement:
     """Measure ``case``; settings left out come from the case's own timing policy.
 
     ``clock`` replaces the device's clock (tests use it to prove that a wrong timer is
-    caught by the validation against torch.utils.benchmark).
+    caught by the validation against torch.utils.benchmark). A later repeat of a case
+    passes the first repeat's ``calls_per_round`` (no second calibration) and the
+    ``earlier`` repeats' times, so the rates it derives are those of the pooled median.
     """
     seed_everything()
     workload: Workload | None = None
@@ -45,9 +51,9 @@ def measure(case: Case, *, min_rounds: int | None = None, max_time_s: float | No
     try:
         workload = case.build()
         plan = plan_case(case, workload, clock, min_rounds=min_rounds,
-                         max_time_s=max_time_s, warmup=warmup)
+                         max_time_s=max_time_s, warmup=warmup, calls_per_round=calls_per_round)
         times = time_plan(plan, clock)
-        extra = case_extra(case, workload, Measurement("", "", times_s=times).median_s,
+        extra = case_extra(case, workload, stats.median((*earlier, *times)),
                            plan.calls_per_round)
         return Measurement(case.benchmark, case.device, dict(case.params), times, extra)
     except RuntimeError as exc:
@@ -62,12 +68,14 @@ def measure(case: Case, *, min_rounds: int | None = None, max_time_s: float | No
 
 
 def plan_case(case: Case, workload: Workload, clock: Clock, *, min_rounds: int | None = None,
-              max_time_s: float | None = None, warmup: int | None = None) -> RoundPlan:
+              max_time_s: float | None = None, warmup: int | None = None,
+              calls_per_round: int | None = None) -> RoundPlan:
     """Warm up and calibrate a built case under its timing policy (or the overrides)."""
     return plan_rounds(round_function(workload), clock,
                        min_rounds=case.min_rounds if min_rounds is None else min_rounds,
                        max_time_s=case.max_time_s if max_time_s is None else max_time_s,
-                       warmup=case.warmup if warmup is None else warmup)
+                       warmup=case.warmup if warmup is None else warmup,
+                       calls_per_round=calls_per_round)
 
 
 def case_extra(case: Case, workload: Workload, median_s: float,
