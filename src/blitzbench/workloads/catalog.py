@@ -37,8 +37,9 @@ DEEPER = (STANDARD, FULL)
 #: Each deeper level measures every case for longer (quick's max_time_s times this).
 LEVEL_TIME_SCALE = {QUICK: 1.0, STANDARD: 2.0, FULL: 4.0}
 #: ``accept`` measures every case in this many repeats spread across the run
-#: (workloads/repeats.py). Eight is what lets compare call a 25% change on this noisy
-#: 2-core VM while two quiet runs stay unflagged (README, "Comparing two runs").
+#: (workloads/repeats.py): eight repeat medians give Welch's t seven degrees of freedom
+#: a run, enough that quiet runs on this 2-core VM stay unflagged at a 26-29 s quick
+#: benchmark step (README, "Comparing two runs", has the measured drift).
 LEVEL_REPEATS = {QUICK: 8, STANDARD: 8, FULL: 8}
 DEFAULT_MIN_ROUNDS = 5
 DEFAULT_MAX_TIME_S = 0.2
