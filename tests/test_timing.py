@@ -149,6 +149,24 @@ def test_unlisted_gpu_is_unknown_never_guessed(monkeypatch):
     assert rates["peak"].startswith("unknown device: NVIDIA GeForce RTX 9090")
 
 
+def test_link_peaks_are_one_direction_of_the_datasheet_figure():
+    h200 = peaks.link_for("NVIDIA H200", world_size=8)
+    assert h200 is not None and h200.gb_per_s == 450.0 and "900 GB/s" in h200.link
+    assert peaks.link_for("NVIDIA A100 80GB PCIe", 2).gb_per_s == 32.0
+    assert all(link.source.split(", ")[-1].startswith("https://") for link in peaks.LINKS)
+
+
+@pytest.mark.parametrize(("name", "world", "nodes", "why"), [
+    ("NVIDIA H200", 1, 1, "world size 1"),
+    ("NVIDIA H200", 16, 2, "2 nodes"),
+    ("cpu", 2, 1, "unknown link: cpu"),
+    ("NVIDIA GeForce RTX 9090", 2, 1, "unknown link"),
+])
+def test_no_link_peak_where_none_applies(name, world, nodes, why):
+    assert peaks.link_for(name, world, nodes) is None
+    assert peaks.describe_link(name, world, nodes).startswith(why)
+
+
 def test_peak_table_entries_have_sources_and_datasheet_values():
     assert {p.name for p in peaks.PEAKS} >= {"NVIDIA H100 80GB HBM3", "NVIDIA H200"}
     by_name = {p.name: p for p in peaks.PEAKS}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["PEAKS", "DevicePeak", "describe_peak", "device_name", "peak_for"]
+__all__ = ["LINKS", "PEAKS", "DevicePeak", "LinkPeak", "describe_link", "describe_peak",
+           "device_name", "link_for", "peak_for"]
 
 H100_DATASHEET = ("NVIDIA H100 Tensor Core GPU datasheet, "
                   "https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet")
@@ -75,3 +76,71 @@ def describe_peak(device: torch.device | str) -> str:
         return f"unknown device: {device_name(device)} (no peak in blitzbench's table)"
     return (f"{peak.name}: {peak.memory} {peak.memory_gb_per_s / 1000:.2f} TB/s, "
             f"bf16 dense {peak.bf16_dense_tflop_per_s:.0f} TFLOP/s ({peak.source})")
+
+
+# --- interconnect ---------------------------------------------------------------------
+
+NVLINK4_NOTE = "NVLink 4 (18 links), 900 GB/s bidirectional = 450 GB/s each way"
+NVLINK3_NOTE = "NVLink 3 (12 links), 600 GB/s bidirectional = 300 GB/s each way"
+PCIE5_NOTE = "PCIe Gen5 x16, 128 GB/s bidirectional = 64 GB/s each way"
+PCIE4_NOTE = "PCIe Gen4 x16, 64 GB/s bidirectional = 32 GB/s each way"
+BRIDGE_CAVEAT = ("an NVLink bridge between card pairs is not detected: with one fitted, "
+                 "busbw can exceed 1.0 of this peak")
+
+
+@dataclass(frozen=True)
+class LinkPeak:
+    """The GPU-to-GPU link of one SKU, per direction, as its datasheet gives it.
+
+    Bus bandwidth (nccl-tests' busbw) is "comparable to the hardware peak bandwidth,
+    independently of the number of ranks" (nccl-tests doc/PERFORMANCE.md), and a ring
+    moves data one way per link, so the peak to hold it against is one direction: half
+    the bidirectional figure datasheets print. NVLink SHARP (NVLS) reductions inside an
+    NVSwitch can lift all_reduce's busbw above it; a fraction above 1.0 is then expected.
+    """
+
+    name: str  # exactly as torch.cuda.get_device_name() reports it
+    link: str
+    gb_per_s: float  # one direction, decimal GB/s
+    source: str
+    caveat: str = ""
+
+
+LINKS: tuple[LinkPeak, ...] = (
+    LinkPeak("NVIDIA H100 80GB HBM3", NVLINK4_NOTE, 450.0, H100_DATASHEET),
+    LinkPeak("NVIDIA H200", NVLINK4_NOTE, 450.0, H200_DATASHEET),
+    LinkPeak("NVIDIA H100 PCIe", PCIE5_NOTE, 64.0, H100_DATASHEET, BRIDGE_CAVEAT),
+    LinkPeak("NVIDIA H100 NVL", PCIE5_NOTE, 64.0, H100_DATASHEET, BRIDGE_CAVEAT),
+    LinkPeak("NVIDIA H200 NVL", PCIE5_NOTE, 64.0, H200_DATASHEET, BRIDGE_CAVEAT),
+    LinkPeak("NVIDIA A100-SXM4-80GB", NVLINK3_NOTE, 300.0, A100_DATASHEET),
+    LinkPeak("NVIDIA A100-SXM4-40GB", NVLINK3_NOTE, 300.0, A100_DATASHEET),
+    LinkPeak("NVIDIA A100 80GB PCIe", PCIE4_NOTE, 32.0, A100_DATASHEET, BRIDGE_CAVEAT),
+    LinkPeak("NVIDIA A100-PCIE-40GB", PCIE4_NOTE, 32.0, A100_DATASHEET, BRIDGE_CAVEAT),
+)
+
+_LINK_BY_NAME = {link.name: link for link in LINKS}
+
+
+def link_for(gpu_name: str, world_size: int, nodes: int = 1) -> LinkPeak | None:
+    """The link a job's collectives cross, when blitzbench knows its peak.
+
+    None for one rank (nothing crosses a link), for a job across nodes (the network
+    between nodes, InfiniBand or Ethernet, is not in any GPU datasheet), for the CPU
+    (gloo over sockets has no nominal peak) and for a GPU not in the table.
+    """
+    if world_size < 2 or nodes > 1:
+        return None
+    return _LINK_BY_NAME.get(gpu_name)
+
+
+def describe_link(gpu_name: str, world_size: int, nodes: int = 1) -> str:
+    """One line: the link and its peak, or why a busbw figure has none to meet."""
+    if world_size < 2:
+        return "world size 1: no link is crossed, busbw is 0 by nccl-tests' formulas"
+    if nodes > 1:
+        return f"{nodes} nodes: the network between nodes has no peak in blitzbench's table"
+    link = _LINK_BY_NAME.get(gpu_name)
+    if link is None:
+        return f"unknown link: {gpu_name} has no interconnect peak in blitzbench's table"
+    caveat = f"; {link.caveat}" if link.caveat else ""
+    return f"{link.name}: {link.link} ({link.source}){caveat}"
