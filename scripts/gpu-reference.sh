@@ -14,6 +14,10 @@
 #   accept      blitzbench accept --level $ACCEPT_LEVEL (default full) --save-baseline
 #   validation  the CUDA-event cross-check of the suite's timer (tests/test_timing_validation.py)
 #   compile     the torch.compile benchmarks on CUDA (marked slow, full level only)
+#   collectives the collectives family over NCCL at every world size from 1 to the GPU
+#               count, through torchrun (records in reports/collectives/ws<N>/rank-0.json);
+#               on a one-GPU machine that is world size 1 only: latency and the
+#               correctness check of NCCL's local path, no link crossed (busbw is 0)
 # Each step has a limit in seconds ($CHECKS_LIMIT, $BENCH_LIMIT, ...); a limit of 0 skips it.
 # A step past its limit gets SIGINT, so blitzbench keeps what finished (exit 130).
 set -uo pipefail
@@ -53,7 +57,18 @@ run_step() {
         compile) step compile "${COMPILE_LIMIT:-180}" "$PY" -m pytest -q -p no:cacheprovider \
             benchmarks/test_lenet.py --device cuda --blitz-level full -m slow \
             --benchmark-json=reports/compile.json --benchmark-columns=median,iqr,rounds ;;
-        *) echo "=== unknown step '$1': use checks benchmarks profile accept validation compile" ;;
+        collectives)
+            local gpus n
+            gpus=$("$PY" -c "import torch; print(torch.cuda.device_count())")
+            for n in $(seq 1 "$gpus"); do
+                mkdir -p "reports/collectives/ws$n"
+                step "collectives ws$n" "${COLLECTIVES_LIMIT:-120}" "$PY" -m \
+                    torch.distributed.run --standalone --nproc-per-node="$n" \
+                    -m blitzbench.distributed.entry \
+                    blitzbench.distributed.collectives:measure_world \
+                    "reports/collectives/ws$n" "${COLLECTIVES_LEVEL:-full}"
+            done ;;
+        *) echo "=== unknown step '$1': use checks benchmarks profile accept validation compile collectives" ;;
     esac
 }
 
