@@ -74,3 +74,29 @@ DEVICE_CHOICES_HELP = "all (default), cpu, cuda, or cuda:N"
 PROFILE_WORKLOADS = ("train_step", "loader_loop")
 PROFILE_ACTIVE_STEPS = 3
 TUTORIAL_BATCH_SIZE = 4
+
+# --- collectives (distributed/collectives.py writes them, report/collectives.py reads them)
+#: The family of nccl-tests-style collective records, ``collectives.<op>``, and its ops in
+#: the order runs measure and the report prints them.
+COLLECTIVES = "collectives"
+COLLECTIVE_OPS = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "all_to_all")
+#: Parameter keys of a collective record (``size`` is SIZE_PARAM, the requested bytes).
+INPLACE_PARAM = "inplace"
+WORLD_SIZE_PARAM = "world_size"
+DTYPE_PARAM = "dtype"
+REDOP_PARAM = "redop"
+#: Figures of a collective record, named after nccl-tests' columns (``bytes`` is its
+#: "size" column, ``count`` its "count", ``wrong`` its "#wrong").
+COUNT_FIELD = "count"
+BYTES_FIELD = "bytes"
+TYPE_FIELD = "type"
+ROOT_FIELD = "root"
+ALGBW_FIELD = "algbw_gb_per_s"
+BUSBW_FIELD = "busbw_gb_per_s"
+WRONG_FIELD = "wrong"
+BACKEND_FIELD = "backend"
+__all__ += [
+    "ALGBW_FIELD", "BACKEND_FIELD", "BUSBW_FIELD", "BYTES_FIELD", "COLLECTIVES",
+    "COLLECTIVE_OPS", "COUNT_FIELD", "DTYPE_PARAM", "INPLACE_PARAM", "REDOP_PARAM",
+    "ROOT_FIELD", "TYPE_FIELD", "WORLD_SIZE_PARAM", "WRONG_FIELD",
+]
