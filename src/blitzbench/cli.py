@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from blitzbench import __version__
-from blitzbench.errors import EXIT_FAILED, EXIT_INTERRUPTED, BlitzError, UsageError
+from blitzbench.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    BlitzError,
+    UsageError,
+    error_line,
+)
 
 __all__ = ["main"]
 
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.run(args))
     except BlitzError as exc:
-        print(f"blitzbench: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("blitzbench: interrupted: finished results were kept; the run is marked "

@@ -14,13 +14,21 @@ __all__ = [
     "DataError",
     "DeviceError",
     "OutputError",
+    "RankFailedError",
     "ResultsFormatError",
     "UsageError",
+    "VersionMismatchError",
+    "error_line",
 ]
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check failed / the machine was rejected
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+def error_line(message: str) -> str:
+    """The one line a user error prints on stderr."""
+    return f"blitzbench: error: {message}"
 
 
 class BlitzError(Exception):
@@ -57,3 +65,17 @@ class ResultsFormatError(BlitzError):
     """A results folder written by a newer blitzbench (format version too high)."""
 
     exit_code = 6
+
+
+class VersionMismatchError(BlitzError):
+    """The ranks of one torchrun job run different torch, blitzbench or Python versions:
+    their figures would not be comparable, so the job is refused before it measures."""
+
+    exit_code = 7
+
+
+class RankFailedError(BlitzError):
+    """A rank of a torchrun job died or failed before rank 0 gathered its records: the run
+    folder is kept, marked incomplete, naming the rank (a failed run, hence exit 1)."""
+
+    exit_code = EXIT_FAILED

@@ -7,6 +7,13 @@ finished), junit.xml (one testcase per rule), report.md and report.html.
 Exit 0: accepted; 1: rejected (a rule failed or a planned figure is missing); 2: usage or
 input error (unknown metric in the spec, malformed spec or baseline, baseline from other
 hardware or torch without --force-baseline); 130: interrupted.
+
+Under torchrun (``torchrun --nproc-per-node=N -m blitzbench accept ...``, one node or
+many) every rank measures its own device (cuda:LOCAL_RANK, or the CPU) and rank 0 writes
+one run folder for the job, with every rank's records, each rank judged against the spec
+and the ranks against each other (acceptance/ranks.py). Also exit 1: a rank died (the
+folder is kept, incomplete, naming it); 4: more ranks on a node than GPUs; 7: ranks with
+different torch, blitzbench or Python versions.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from blitzbench.distributed.world import DEFAULT_TIMEOUT_S
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
-from blitzbench.options import add_data_root, add_device, add_out
+from blitzbench.options import add_data_root, add_device, add_out, positive_int
 from blitzbench.results.names import DEFAULT_LEVEL, LEVELS
 from blitzbench.results.records import AcceptanceRecord, Environment, RunResults
 
 if TYPE_CHECKING:
-    from blitzbench.acceptance.rules import RuleResult
+    from blitzbench.acceptance.ranks import Job
+    from blitzbench.acceptance.rules import RuleResult, RunDevices
     from blitzbench.acceptance.spec import Spec
     from blitzbench.results.reader import StoredRun
     from blitzbench.runs import RunRecorder
@@ -49,36 +58,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store this run as a baseline under <reports>/baselines/")
     parser.add_argument("--list-metrics", action="store_true",
                         help="print every metric name a spec may use, then exit")
+    parser.add_argument("--timeout", type=positive_int, default=DEFAULT_TIMEOUT_S,
+                        metavar="S",
+                        help="under torchrun: seconds a collective may wait, and a silent "
+                             f"rank may stay silent, before the job ends (default "
+                             f"{DEFAULT_TIMEOUT_S})")
     add_out(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from blitzbench.acceptance.ranks import JobInterrupted, open_job
+    from blitzbench.environment import fingerprint
+    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
+
+    with open_job(args.device, args.timeout, fingerprint) as job:  # None outside torchrun
+        inputs = job.agree(lambda: _inputs(args, job)) if job else _inputs(args, None)
+        if inputs is None:
+            return EXIT_OK  # --list-metrics
+        devices, data, spec, baseline = inputs
+        reports = Path(args.out) if args.out is not None else default_reports_dir()
+        recorder = job.recorder(reports, "accept", data_source=data.to_json(),
+                                level=args.level) if job else \
+            RunRecorder(create_run_folder(reports), "accept", data_source=data.to_json(),
+                        level=args.level)
+        try:
+            return _accept(args, recorder, reports, devices, data, spec, baseline, job)
+        except KeyboardInterrupt:
+            if job:
+                job.interrupted(recorder)
+            recorder.finish(interrupted=True)
+            if recorder.folder is not None:
+                print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
+            raise
+        except JobInterrupted as exc:
+            assert job is not None  # only a job's heartbeat or SIGTERM raises it
+            raise job.failed(recorder, exc) from None
+
+
+def _inputs(args: argparse.Namespace, job: Job | None
+            ) -> tuple[list[Any], DataSource, Spec, StoredRun | None] | None:
+    """Devices, data, spec and baseline, each checked before the run folder exists; None
+    after --list-metrics. In a job, each rank's own device, and rank 0's baseline."""
     from blitzbench.acceptance import plan
     from blitzbench.acceptance.spec import load_spec
     from blitzbench.devices import parse_devices
     from blitzbench.environment import fingerprint
-    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
     from blitzbench.workloads.cifar import resolve_data_source
 
-    devices = parse_devices(args.device)  # unknown or absent devices fail before any work
+    # unknown or absent devices fail before any work
+    devices = job.devices if job else parse_devices(args.device)
     data = resolve_data_source(args.data_root)
     known = plan.known_metrics(data)
     if args.list_metrics:
-        print("\n".join(known))
-        return EXIT_OK
+        if job is None or job.leader:
+            print("\n".join(known))
+        return None
     spec = load_spec(args.spec, known)
     if args.data_root is not None:
         data.validate()  # a defective data set fails before the run folder exists
-    baseline = _baseline(args, Environment(fingerprint()))
-    reports = Path(args.out) if args.out is not None else default_reports_dir()
-    recorder = RunRecorder(create_run_folder(reports), "accept",
-                           data_source=data.to_json(), level=args.level)
-    try:
-        return _accept(args, recorder, reports, devices, data, spec, baseline)
-    except KeyboardInterrupt:
-        recorder.finish(interrupted=True)
-        print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
-        raise
+    leader = job is None or job.leader
+    baseline = _baseline(args, Environment(fingerprint())) if leader else None
+    return devices, data, spec, baseline
 
 
 def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun | None:
@@ -102,25 +142,24 @@ def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun |
 
 def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             devices: list[Any], data: DataSource, spec: Spec,
-            baseline: StoredRun | None) -> int:
+            baseline: StoredRun | None, job: Job | None = None) -> int:
     from blitzbench.acceptance import plan
     from blitzbench.acceptance.baseline import save_baseline
     from blitzbench.acceptance.junit import write_junit
-    from blitzbench.acceptance.metrics import extract_metrics
-    from blitzbench.acceptance.rules import ACCEPTED, RunDevices, judge, verdict
+    from blitzbench.acceptance.rules import ACCEPTED, RunDevices, verdict
     from blitzbench.devices import device_label
 
     started = time.perf_counter()
     cases = plan.plan_cases(args.level, devices, data)
+    cases = job.select(cases) if job else cases
     labels = [device_label(d) for d in devices]
     run_devices = RunDevices(tuple(labels), recorder.results.environment.gpu_names)
     judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
                             baseline=baseline is not None)
-    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged)
-    rows = judge(spec, extract_metrics(recorder.results), run_devices,
-                 planned=plan.planned_keys(cases, recorder.results.claims),
-                 level=args.level,
-                 baseline=extract_metrics(baseline.results) if baseline else None)
+    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged, job)
+    rows = _rows(args.level, recorder, spec, cases, run_devices, baseline, job)
+    if rows is None:
+        return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
     recorder.set("acceptance", _acceptance_record(outcome, args.level, spec, baseline, rows,
@@ -135,6 +174,24 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     return EXIT_OK if outcome == ACCEPTED else EXIT_FAILED
 
 
+def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
+          run_devices: RunDevices, baseline: StoredRun | None,
+          job: Job | None) -> list[RuleResult] | None:
+    """The verdict's rows: every rule on this run; in a job, on rank 0, every rule on
+    every rank and the ranks against each other (None on the other ranks)."""
+    from blitzbench.acceptance import plan
+    from blitzbench.acceptance.metrics import extract_metrics
+    from blitzbench.acceptance.rules import judge
+
+    base = extract_metrics(baseline.results) if baseline else None
+    if job is None:
+        return judge(spec, extract_metrics(recorder.results), run_devices,
+                     planned=plan.planned_keys(cases, recorder.results.claims),
+                     level=level, baseline=base)
+    payloads = job.gather(recorder, cases)
+    return None if payloads is None else job.conclude(recorder, payloads, spec, level, base)
+
+
 def render_report(folder: Path) -> None:
     """report.md and report.html, as `blitzbench report` writes them."""
     from blitzbench.report.render import render_run
@@ -144,8 +201,9 @@ def render_report(folder: Path) -> None:
 
 def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
                devices: list[Any], data: DataSource, cases: list[Any],
-               judged: Any) -> dict[str, float]:
-    """Claims, benchmarks, profile, each saved as it finishes; seconds each took."""
+               judged: Any, job: Job | None = None) -> dict[str, float]:
+    """Claims, benchmarks, profile, each saved as it finishes; seconds each took. In a
+    job: this rank's device only, and only rank 0 profiles."""
     from blitzbench.acceptance import plan
     from blitzbench.workloads.catalog import LEVEL_REPEATS
 
@@ -154,12 +212,14 @@ def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     with plan.progress(total=len(cases) * repeats + 2) as advance:
         mark = time.perf_counter()
         advance("claims")
-        recorder.set("claims", tuple(plan.run_claims(args.device, data)))
+        recorder.set("claims", tuple(job.run_claims(data) if job else
+                                     plan.run_claims(args.device, data)))
         step_s["claims"], mark = _since(mark)
         plan.run_benchmarks(cases, recorder, advance, judged, repeats)
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")
-        plan.run_profile(recorder, reports, devices, data)
+        if job is None or job.profiles:
+            plan.run_profile(recorder, reports, devices, data)
         step_s["profile"], mark = _since(mark)
     return step_s
 
@@ -202,6 +262,6 @@ def _time_line(results: RunResults) -> str:
     timed = timed_records(results)
     if timed:
         (slowest,) = slowest_cases(timed, count=1)
-        line += (f"; slowest case {slowest.benchmark} on {slowest.device} "
+        line += (f"; slowest case {slowest.benchmark} on {slowest.site} "
                  f"({fmt_params(slowest.params)}) {slowest.wall_s:.1f} s")
     return line

@@ -33,10 +33,10 @@ def benchmark_blocks(rows: Sequence[Measurement]) -> list[Block]:
 def _row_cells(row: Measurement) -> tuple[Cell, ...]:
     extra = "; ".join(f"{k}={fmt_value(v)}" for k, v in row.extra.items()) or MISSING
     if not row.ok:
-        return (Cell(row.device, code=True), Cell(fmt_params(row.params)),
+        return (Cell(row.site, code=True), Cell(fmt_params(row.params)),
                 Cell("error", "bad"), Cell(MISSING), Cell(str(row.rounds)), Cell(MISSING),
                 Cell(row.error or "no timed rounds", "bad"))
-    return (Cell(row.device, code=True), Cell(fmt_params(row.params)),
+    return (Cell(row.site, code=True), Cell(fmt_params(row.params)),
             Cell(fmt_duration_s(row.median_s)), Cell(fmt_duration_s(row.iqr_s)),
             Cell(str(row.rounds)), Cell("noisy", "warn") if row.noisy else Cell("no", "muted"),
             Cell(extra))

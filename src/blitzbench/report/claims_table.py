@@ -12,11 +12,12 @@ SUMMARY_WIDTH = 90
 
 
 def by_claim(cells: Sequence[ClaimCell]) -> tuple[list[str], dict[str, dict[str, ClaimCell]]]:
-    """Devices in first-seen order, and claim id -> device -> cell, claims in stored order."""
-    devices = list(dict.fromkeys(c.device for c in cells))
+    """Devices in first-seen order, and claim id -> device -> cell, claims in stored order
+    (in a torchrun job's folder a device is named with its rank: ``ClaimCell.site``)."""
+    devices = list(dict.fromkeys(c.site for c in cells))
     rows: dict[str, dict[str, ClaimCell]] = {}
     for cell in cells:
-        rows.setdefault(cell.claim, {})[cell.device] = cell
+        rows.setdefault(cell.claim, {})[cell.site] = cell
     return devices, rows
 
 

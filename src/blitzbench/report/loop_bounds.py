@@ -92,23 +92,24 @@ def loop_bounds(rows: Sequence[Measurement]) -> list[LoopBound]:
                  and THREADS_PARAM not in r.params):
         shared = {BATCH_PARAM: loop.params.get(BATCH_PARAM),
                   WORKERS_PARAM: loop.params.get(WORKERS_PARAM)}
-        loader = _find(rows, LOADER, loop.device, shared)
-        step = _find(rows, LENET_STEP, loop.device,
+        loader = _find(rows, LOADER, loop.site, shared)
+        step = _find(rows, LENET_STEP, loop.site,
                      {BATCH_PARAM: shared[BATCH_PARAM], VARIANT_PARAM: EAGER})
-        single = _find(rows, LOOP, loop.device, {**shared, THREADS_PARAM: 1})
+        single = _find(rows, LOOP, loop.site, {**shared, THREADS_PARAM: 1})
         rates = [r.figure(RATE_FIELD) if r else None for r in (loop, loader, step)]
         if all(rates):
             noisy = any(r.noisy for r in (loop, loader, step, single) if r)
-            found.append(LoopBound(loop.device, int(shared[BATCH_PARAM]),
+            found.append(LoopBound(loop.site, int(shared[BATCH_PARAM]),
                                    int(shared[WORKERS_PARAM]), *rates,
                                    single.figure(RATE_FIELD) if single else None, noisy))
     return found
 
 
-def _find(rows: Sequence[Measurement], benchmark: str, device: str,
+def _find(rows: Sequence[Measurement], benchmark: str, site: str,
           params: Mapping[str, Any]) -> Measurement | None:
+    """The record on the same device (and rank, in a torchrun job's folder)."""
     return next((row for row in rows
-                 if row.benchmark == benchmark and row.device == device and row.ok
+                 if row.benchmark == benchmark and row.site == site and row.ok
                  and all(row.params.get(k) == v for k, v in params.items())), None)
 
 

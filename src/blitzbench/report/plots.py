@@ -77,7 +77,7 @@ def loader_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     picked = [r for r in rows if r.ok and WORKERS in r.params and r.figure(RATE)]
     if not picked:
         return None
-    lines = _lines(picked, lambda r: (r.device, _param(r, BATCH), _param(r, PIN)),
+    lines = _lines(picked, lambda r: (r.site, _param(r, BATCH), _param(r, PIN)),
                    lambda r: r.params[WORKERS])
     fig, ax = _axes()
     for index, ((device, batch, pinned), points) in enumerate(lines.items()):
@@ -98,14 +98,14 @@ def lenet_rate_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     if not picked:
         return None
     benchmarks = sorted({r.benchmark for r in picked})
-    devices = sorted({r.device for r in picked})
+    devices = sorted({r.site for r in picked})
     # eager first, so the plain variant always gets the solid line
     variants = sorted({str(_param(r, VARIANT)) for r in picked}, key=lambda v: (v != "eager", v))
     fig = MplFigure(figsize=(PANEL_WIDTH * len(benchmarks), WIDE[1] + 0.6))
     for ax, benchmark in zip(fig.subplots(1, len(benchmarks), squeeze=False)[0], benchmarks,
                              strict=True):
         mine = [r for r in picked if r.benchmark == benchmark]
-        lines = _lines(mine, lambda r: (r.device, _param(r, VARIANT)), lambda r: r.params[BATCH])
+        lines = _lines(mine, lambda r: (r.site, _param(r, VARIANT)), lambda r: r.params[BATCH])
         for (device, variant), points in lines.items():
             style = LINE_STYLES[variants.index(str(variant)) % len(LINE_STYLES)]
             colour = DEVICE_COLOURS[devices.index(device) % len(DEVICE_COLOURS)]
@@ -127,7 +127,7 @@ def speedup_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     lines: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
     for speedup in speedups:
         row = speedup.cuda
-        key = (row.benchmark, row.device, _param(row, VARIANT))
+        key = (row.benchmark, row.site, _param(row, VARIANT))
         lines.setdefault(key, []).append((float(row.params[BATCH]), speedup.ratio))
     fig, ax = _axes()
     for index, ((benchmark, device, variant), points) in enumerate(lines.items()):
@@ -147,7 +147,7 @@ def bandwidth_plot(rows: Sequence[Measurement]) -> MplFigure | None:
     picked = [r for r in rows if r.ok and r.figure(FRACTION) is not None][:MAX_BARS]
     if not picked:
         return None
-    labels = [f"{r.benchmark} {_short_params(r.params)} {r.device}".strip() for r in picked]
+    labels = [f"{r.benchmark} {_short_params(r.params)} {r.site}".strip() for r in picked]
     values = [r.figure(FRACTION) or 0.0 for r in picked]
     fig = MplFigure(figsize=(WIDE[0], max(2.0, 0.35 * len(picked) + 1.2)))
     ax = fig.subplots()
@@ -188,7 +188,7 @@ def _short_params(params: Mapping[str, Any]) -> str:
 
 
 def _one_device(rows: Sequence[Measurement]) -> bool:
-    return len({r.device for r in rows}) == 1
+    return len({r.site for r in rows}) == 1
 
 
 def _lines(rows: Sequence[Measurement], key: Callable[[Measurement], Any],

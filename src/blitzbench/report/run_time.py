@@ -43,7 +43,7 @@ def run_time_blocks(results: RunResults) -> list[Block]:
     family_rows = tuple((Cell(f.family, code=True), Cell(f.device), Cell(str(f.cases)),
                          Cell(fmt_duration_s(f.wall_s)), Cell(_share(f.wall_s, total)))
                         for f in families)
-    slow_rows = tuple((Cell(r.benchmark, code=True), Cell(r.device), Cell(fmt_params(r.params)),
+    slow_rows = tuple((Cell(r.benchmark, code=True), Cell(r.site), Cell(fmt_params(r.params)),
                        Cell(fmt_duration_s(r.wall_s)), Cell(str(r.rounds)))
                       for r in slowest_cases(records))
     return [Heading(2, "Where the time went", "run-time"),
@@ -64,7 +64,7 @@ def family_times(records: Sequence[Measurement]) -> list[FamilyTime]:
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for record in records:
-        key = (record.family, record.device)
+        key = (record.family, record.site)
         seconds[key] += record.wall_s or 0.0
         counts[key] += 1
     found = [FamilyTime(family, device, counts[(family, device)], total)

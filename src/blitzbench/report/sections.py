@@ -19,6 +19,7 @@ from blitzbench.report.document import (
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
 from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
+from blitzbench.report.ranks import rank_blocks
 from blitzbench.report.run_time import run_time_blocks
 from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
@@ -40,7 +41,8 @@ ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", 
 def build_document(results: RunResults, figures: Sequence[Figure],
                    link_prefix: str, logdir: str = "reports/profiler") -> Document:
     """Every section that has data, in the order a reader wants them: the verdict first,
-    then where the run happened, then the evidence, last what the run cost in time."""
+    then where the run happened (a torchrun job's ranks, the environment), then the
+    evidence, last what the run cost in time."""
     rows = results.benchmarks
     evidence: list[Block] = [*_claim_blocks(results.claims)]
     if figures:
@@ -53,7 +55,8 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
                                   "acceptance verdict.", "warn"))
-    blocks = [*_status_blocks(results), *verdict, *_environment_blocks(results), *evidence]
+    blocks = [*_status_blocks(results), *verdict, *rank_blocks(results.job),
+              *_environment_blocks(results), *evidence]
     title = f"blitzbench {results.command or '?'}: {results.run_id}"
     subtitle = (f"blitzbench {results.blitzbench or '?'}, started "
                 f"{results.started or MISSING}, finished {results.finished or MISSING}")

@@ -15,21 +15,41 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from blitzbench.errors import UsageError
 from blitzbench.results import stats
+from blitzbench.results.checking import (
+    MAX_FIGURE,
+    MAX_RECORDS,
+    MAX_SECONDS,
+    MAX_TEXT,
+    PARAM_TYPES,
+    _choice,
+    _extra,
+    _fail,
+    _flag,
+    _json_type,
+    _keys,
+    _number,
+    _object,
+    _optional_number,
+    _params,
+    _records,
+    _text,
+)
+from blitzbench.results.job import JobRecord, Placement
 from blitzbench.results.names import (
     MEDIAN_FIELD,
     PEAK_FRACTION_FIELD,
 )
 
 __all__ = [
-    "CLAIM_VERDICTS", "FINDING_STATUSES", "FORMAT_VERSION", "MAX_ROUNDS_STORED",
-    "AcceptanceRecord", "ClaimCell", "Environment", "Finding", "Measurement",
-    "ProfileEntry", "RoundSummary", "RunResults", "metric_prefix",
+    "CLAIM_VERDICTS", "FINDING_STATUSES", "FORMAT_VERSION", "MAX_FIGURE", "MAX_RECORDS",
+    "MAX_ROUNDS_STORED", "MAX_SECONDS", "MAX_TEXT", "PARAM_TYPES",
+    "AcceptanceRecord", "ClaimCell", "Environment", "Finding", "JobRecord", "Measurement",
+    "Placement", "ProfileEntry", "RoundSummary", "RunResults", "metric_prefix",
 ]
 
 #: The results.json format this blitzbench writes (2: measurements keep per-round times).
@@ -37,109 +57,8 @@ FORMAT_VERSION = 2
 OLDEST_FORMAT_VERSION = 1
 #: Per-round times a record may hold: the runner stops at 10,000 rounds (timing/loop.py).
 MAX_ROUNDS_STORED = 100_000
-MAX_SECONDS = 1e6  # a median above ~11 days is not a benchmark figure
-MAX_FIGURE = 1e15  # above any rate blitzbench measures (images/s, GB/s, FLOP/s)
-MAX_TEXT = 100_000  # an evidence summary or an error message, not a file's worth
-MAX_RECORDS = 100_000
 CLAIM_VERDICTS = ("HOLDS", "CONDITIONAL", "OUTDATED", "FAILS", "SKIPPED")
 FINDING_STATUSES = ("PASS", "FAIL", "NOISY", "SKIPPED", "MISSING")
-PARAM_TYPES = (str, int, float, bool)
-
-T = TypeVar("T")
-
-
-# --- checking what is read --------------------------------------------------------------
-
-def _fail(where: str, problem: str) -> UsageError:
-    return UsageError(f"{where} {problem}")
-
-
-def _object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(where, f"must be a JSON object, got {_json_type(value)}")
-    return value
-
-
-def _keys(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise _fail(where, f"has an unknown key {str(unknown[0])[:40]!r} (known: "
-                           f"{', '.join(known)})")
-
-
-def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = True,
-          empty: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (not value and not empty) or len(value) > MAX_TEXT:
-        raise _fail(f"{where}.{key}", f"must be a {'' if empty else 'non-empty '}string, "
-                                      f"got {_json_type(value)}")
-    return value
-
-
-def _flag(data: Mapping[str, Any], key: str, where: str, default: bool = False) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise _fail(f"{where}.{key}", f"must be true or false, got {_json_type(value)}")
-    return value
-
-
-def _number(value: Any, where: str, limit: float = MAX_FIGURE, *, positive: bool = False,
-            signed: bool = False) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise _fail(where, f"must be a number, got {_json_type(value)}")
-    low_ok = value > 0 if positive else (True if signed else value >= 0)
-    if not math.isfinite(value) or abs(value) > limit or not low_ok:
-        low = "0 < value" if positive else ("|value|" if signed else "0 <= value")
-        raise _fail(where, f"= {value!r:.40} is out of range ({low} <= {limit:g})")
-    return float(value)
-
-
-def _optional_number(data: Mapping[str, Any], key: str, where: str,
-                     limit: float = MAX_FIGURE, *, signed: bool = False) -> float | None:
-    value = data.get(key)
-    return None if value is None else _number(value, f"{where}.{key}", limit, signed=signed)
-
-
-def _records(data: Mapping[str, Any], key: str, where: str,
-             read: Callable[[Any, str], T], sep: str = ".") -> tuple[T, ...]:
-    """A list section, each item read by ``read`` with its own path for messages."""
-    value = data.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise _fail(f"{where}{sep}{key}", f"must be a JSON list, got {_json_type(value)}")
-    if len(value) > MAX_RECORDS:
-        raise _fail(f"{where}{sep}{key}", f"has {len(value)} records, more than "
-                                          f"{MAX_RECORDS}")
-    return tuple(read(item, f"{where}{sep}{key}[{index}]") for index, item in enumerate(value))
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "list", str: "string", bool: "true/false",
-             int: "number", float: "number", type(None): "null"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-def _params(value: Any, where: str) -> dict[str, Any]:
-    params = dict(_object(value if value is not None else {}, where))
-    for key, item in params.items():
-        if not isinstance(item, PARAM_TYPES) or (isinstance(item, float)
-                                                  and not math.isfinite(item)):
-            raise _fail(f"{where}.{key}", "must be a string, a finite number or true/false")
-    return params
-
-
-def _extra(value: Any, where: str) -> dict[str, Any]:
-    extra = dict(_object(value if value is not None else {}, where))
-    for key, item in extra.items():
-        if isinstance(item, (int, float)) and not isinstance(item, bool):
-            _number(item, f"{where}.{str(key)[:40]}", signed=True)
-    return extra
 
 
 # --- records ---------------------------------------------------------------------------
@@ -185,6 +104,10 @@ class Measurement:
     measures each case in several repeats spread across the run (rebuilt each time), so
     the drift of a shared machine shows between repeats and ``compare`` can test against
     it; empty means one repeat.
+
+    ``placement`` says which rank of a torchrun job measured it (None outside torchrun):
+    in a job's folder several ranks' records share a device label, and ``site`` tells
+    them apart.
     """
 
     benchmark: str
@@ -196,9 +119,10 @@ class Measurement:
     wall_s: float | None = None
     stored: RoundSummary | None = None
     blocks: tuple[int, ...] = ()
+    placement: Placement | None = None
 
     KEYS = ("benchmark", "device", "params", "times_s", "blocks", "median_s", "iqr_s",
-            "rounds", "noisy", "extra", "error", "wall_s")
+            "rounds", "noisy", "extra", "error", "wall_s", *Placement.KEYS)
 
     def __post_init__(self) -> None:
         if self.blocks and sum(self.blocks) != len(self.times_s):
@@ -216,6 +140,11 @@ class Measurement:
     @property
     def family(self) -> str:
         return self.benchmark.split(".", 1)[0]
+
+    @property
+    def site(self) -> str:
+        """The device, with the rank that measured it in a torchrun job's folder."""
+        return self.placement.label(self.device) if self.placement else self.device
 
     @property
     def has_times(self) -> bool:
@@ -278,6 +207,8 @@ class Measurement:
             "error": self.error, "wall_s": self.wall_s}
         if self.blocks:
             data["blocks"] = list(self.blocks)
+        if self.placement is not None:
+            data.update(self.placement.to_json())
         if self.stored is not None:
             del data["times_s"]  # a format-1 record has none to write
         return data
@@ -292,7 +223,8 @@ class Measurement:
                       device=_text(data, "device", where),
                       params=_params(data.get("params"), f"{where}.params"),
                       extra=_extra(data.get("extra"), f"{where}.extra"), error=error,
-                      wall_s=_optional_number(data, "wall_s", where, MAX_SECONDS))
+                      wall_s=_optional_number(data, "wall_s", where, MAX_SECONDS),
+                      placement=Placement.read(data, where))
         _flag(data, "noisy", where)
         if version >= 2:
             times = _times(data.get("times_s"), f"{where}.times_s", failed=error is not None)
@@ -358,9 +290,15 @@ class ClaimCell:
     statement: str = ""
     where: str = ""
     scope: str = ""
+    placement: Placement | None = None
 
     KEYS = ("id", "claim", "device", "verdict", "expected", "passed", "summary", "evidence",
-            "section", "statement", "where", "scope")
+            "section", "statement", "where", "scope", *Placement.KEYS)
+
+    @property
+    def site(self) -> str:
+        """The device, with the rank that judged it in a torchrun job's folder."""
+        return self.placement.label(self.device) if self.placement else self.device
 
     @property
     def mark(self) -> str:
@@ -377,7 +315,8 @@ class ClaimCell:
                 "where": self.where, "expected": self.expected, "scope": self.scope,
                 "claim": self.claim, "device": self.device, "passed": self.passed,
                 "verdict": self.verdict, "summary": self.summary,
-                "evidence": dict(self.evidence)}
+                "evidence": dict(self.evidence),
+                **(self.placement.to_json() if self.placement else {})}
 
     @classmethod
     def from_json(cls, value: Any, where: str = "claim") -> ClaimCell:
@@ -390,16 +329,9 @@ class ClaimCell:
                    passed=_flag(data, "passed", where),
                    summary=_text(data, "summary", where, empty=True),
                    evidence=dict(_object(data.get("evidence") or {}, f"{where}.evidence")),
+                   placement=Placement.read(data, where),
                    **{k: _text(data, k, where, required=False, empty=True) or ""
                       for k in ("section", "statement", "where", "scope")})
-
-
-def _choice(data: Mapping[str, Any], key: str, choices: Sequence[str], where: str) -> str:
-    value = data.get(key)
-    if value not in choices:
-        raise _fail(f"{where}.{key}", f"must be one of {', '.join(choices)}, got "
-                                      f"{str(value)[:40]!r}")
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -599,10 +531,11 @@ class RunResults:
     interrupted: bool = False
     blitzbench: str = ""
     format_version: int = FORMAT_VERSION
+    job: JobRecord | None = None  # a torchrun job's ranks (results/job.py)
 
     KEYS = ("format_version", "blitzbench", "command", "run_id", "started", "finished",
             "complete", "interrupted", "environment", "data_source", "level",
-            "profile_settings", "claims", "benchmarks", "profiles", "acceptance")
+            "profile_settings", "claims", "benchmarks", "profiles", "acceptance", "job")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -622,6 +555,8 @@ class RunResults:
                 data[key] = [r.to_json() for r in records]
         if self.acceptance is not None:
             data["acceptance"] = self.acceptance.to_json()
+        if self.job is not None:
+            data["job"] = self.job.to_json()
         return data
 
     @classmethod
@@ -630,6 +565,7 @@ class RunResults:
         _keys(data, cls.KEYS, where)
         version = data.get("format_version", FORMAT_VERSION)  # the reader checked it
         acceptance = data.get("acceptance")
+        job = data.get("job")
         source = data.get("data_source")
         return cls(
             run_id=_text(data, "run_id", where, required=False, empty=True) or "",
@@ -642,6 +578,7 @@ class RunResults:
             profiles=_records(data, "profiles", where, ProfileEntry.from_json, ": "),
             acceptance=None if acceptance is None else
             AcceptanceRecord.from_json(acceptance, f"{where}: acceptance"),
+            job=None if job is None else JobRecord.from_json(job, f"{where}: job"),
             data_source=None if source is None else
             dict(_object(source, f"{where}: data_source")),
             level=_text(data, "level", where, required=False),

@@ -1,0 +1,96 @@
+"""The verdict of a torchrun job: each rank judged against the spec as a run of its own,
+and the ranks judged against each other.
+
+Each rank's records go through the same :func:`~blitzbench.acceptance.rules.judge` as a
+single-process run, with the (metric, device) pairs that rank planned, so a figure a rank
+should have produced and did not is MISSING on that rank. Its rows name the rank and host
+in the device column (``cpu (rank 1 on node-a)``): several ranks share a device label.
+Then the rank view (results/rank_view.py): a rank SLOWER than the other ranks of its
+hardware is a FAIL row naming host, rank and device; none is one PASS row; no two ranks
+with the same hardware is one SKIPPED row with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from blitzbench.acceptance.metrics import MetricValue, extract_metrics
+from blitzbench.acceptance.rules import RuleResult, RunDevices, Status, judge
+from blitzbench.acceptance.spec import BoundKind, Rule, Spec
+from blitzbench.results.compare import FLEET_THRESHOLD, percent
+from blitzbench.results.job import RankCell, RankEntry, RankView
+from blitzbench.results.names import MEDIAN_FIELD
+from blitzbench.results.records import ClaimCell, Measurement, RunResults
+
+__all__ = ["RANK_RULE", "RankPayload", "judge_ranks", "view_rows"]
+
+#: The job-level rule: not a line of the spec, since it compares ranks with each other
+#: rather than a figure with a bound. Its bound is compare's threshold between nodes.
+RANK_RULE = Rule(
+    id="ranks-uniform", metric=f"*.{MEDIAN_FIELD}", op="<=", bound=100 * FLEET_THRESHOLD,
+    kind=BoundKind.ABSOLUTE, device="all",
+    source="no rank more than 15% slower than the other ranks of its hardware, its "
+           "per-round times tested against theirs as `blitzbench compare` does "
+           "(results/compare.py FLEET_THRESHOLD; results/rank_view.py)")
+RANK_UNIT = "% slower than its peers"
+
+
+@dataclass(frozen=True)
+class RankPayload:
+    """What a rank sends rank 0 at the end: who it is, its records (placed), and the
+    (metric, device) pairs it set out to produce."""
+
+    entry: RankEntry
+    gpu_names: Mapping[str, str]
+    claims: tuple[ClaimCell, ...]
+    benchmarks: tuple[Measurement, ...]
+    planned: frozenset[tuple[str, str]]
+
+
+def judge_ranks(payloads: Sequence[RankPayload], spec: Spec, level: str,
+                baseline: Sequence[MetricValue] | None = None) -> list[RuleResult]:
+    """Every rule of ``spec`` on every rank, in rank order."""
+    rows: list[RuleResult] = []
+    for payload in payloads:
+        results = RunResults(run_id="", command="accept", claims=payload.claims,
+                             benchmarks=payload.benchmarks)
+        devices = RunDevices((payload.entry.device,), dict(payload.gpu_names))
+        found = judge(spec, extract_metrics(results), devices, planned=payload.planned,
+                      level=level, baseline=baseline)
+        rows += [dataclasses.replace(row, device=payload.entry.label) for row in found]
+    return rows
+
+
+def view_rows(view: RankView, entries: Sequence[RankEntry]) -> list[RuleResult]:
+    """The rank view as verdict rows: a FAIL per slow rank and case, else one row."""
+    by_rank = {entry.rank: entry for entry in entries}
+    compared = [cell for cell in view.cells if cell.verdict]
+    if not compared:
+        return [_row(Status.SKIPPED, "all ranks", None, "-",
+                     "no case was measured on two ranks of the same hardware")]
+    if not view.flagged:
+        counts = Counter(cell.verdict for cell in compared)
+        tally = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
+        return [_row(Status.PASS, "all ranks", None,
+                     f"{len(compared)} figures on {len(by_rank)} ranks",
+                     f"none SLOWER beyond {FLEET_THRESHOLD:.0%} at "
+                     f"{percent(view.confidence)} confidence ({tally})")]
+    return [_flagged_row(cell, by_rank[cell.rank]) for cell in view.flagged]
+
+
+def _flagged_row(cell: RankCell, entry: RankEntry) -> RuleResult:
+    ratio = cell.ratio if cell.ratio is not None else float("nan")
+    detail = (f"rank {entry.rank} on {entry.placement.host} ({entry.device}, "
+              f"{entry.hardware}) is SLOWER {cell.evidence}")
+    return _row(Status.FAIL, entry.label, 100 * (ratio - 1),
+                f"{ratio:.2f}x the job median", detail, metric=f"{cell.metric}."
+                                                             f"{MEDIAN_FIELD}")
+
+
+def _row(status: Status, device: str, measured: float | None, shown: str, detail: str,
+         metric: str = RANK_RULE.metric) -> RuleResult:
+    return RuleResult(RANK_RULE, metric, device, status, measured, shown, RANK_UNIT,
+                      detail[:600])

@@ -1,0 +1,125 @@
+"""The rank x metric view (results/rank_view.py), its verdict rows
+(acceptance/rank_verdict.py) and its report section (report/ranks.py), on synthetic ranks
+with a fixed seed: a planted slow rank is flagged, equal ranks are not, a rank with no
+peer of its hardware is shown but never judged."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from blitzbench.acceptance.rank_verdict import view_rows
+from blitzbench.acceptance.rules import REJECTED, Status, verdict
+from blitzbench.report.markdown import render_markdown
+from blitzbench.report.ranks import rank_blocks
+from blitzbench.results.compare import family_confidence
+from blitzbench.results.job import JobRecord, Placement, RankEntry
+from blitzbench.results.rank_view import build_rank_view, pooled
+from blitzbench.results.records import Measurement
+
+CASE = "lenet.train_step"
+PARAMS = {"batch_size": 64, "variant": "eager"}
+REPEATS, ROUNDS = 8, 10
+#: A repeat's median drifts by this log standard deviation (the VM's is near 0.2 between
+#: repeats minutes apart; ranks measured side by side drift less) and rounds spread 4%.
+DRIFT, SPREAD = 0.05, 0.04
+
+
+def _record(rank: int, scale: float, rng: random.Random, device: str = "cuda:0",
+            host: str = "node") -> Measurement:
+    times, blocks = [], []
+    for _ in range(REPEATS):
+        level = 0.012 * scale * rng.lognormvariate(0, DRIFT)
+        times += [level * rng.lognormvariate(0, SPREAD) for _ in range(ROUNDS)]
+        blocks.append(ROUNDS)
+    return Measurement(CASE, device, dict(PARAMS), tuple(times), blocks=tuple(blocks),
+                       placement=Placement(host, rank, rank % 4, rank // 4))
+
+
+def _entries(ranks: int, hardware: str = "NVIDIA H200") -> list[RankEntry]:
+    return [RankEntry(Placement("node", r, r % 4, r // 4), "cuda:0", hardware, (r,), 1,
+                      "finished") for r in range(ranks)]
+
+
+def test_a_rank_35_percent_slower_is_flagged_and_only_it():
+    rng = random.Random(0)
+    records = [_record(r, 1.35 if r == 2 else 1.0, rng) for r in range(4)]
+    view = build_rank_view(records, dict.fromkeys(range(4), "NVIDIA H200"))
+    assert [c.rank for c in view.flagged] == [2]
+    slow = view.flagged[0]
+    assert slow.verdict == "SLOWER" and slow.ratio == pytest.approx(1.35, rel=0.1)
+    assert view.confidence == pytest.approx(family_confidence(4))
+    rows = view_rows(view, _entries(4))
+    assert [(r.status, r.device) for r in rows] == [(Status.FAIL, "cuda:0 (rank 2 on node)")]
+    assert "rank 2 on node (cuda:0, NVIDIA H200) is SLOWER" in rows[0].detail
+    assert rows[0].metric == f"{slow.metric}.median_s" and verdict(rows) == REJECTED
+
+
+def test_equal_ranks_are_never_flagged():
+    for seed in range(20):
+        rng = random.Random(seed)
+        view = build_rank_view([_record(r, 1.0, rng) for r in range(4)],
+                               dict.fromkeys(range(4), "NVIDIA H200"))
+        assert not view.flagged, seed
+    (row,) = view_rows(view, _entries(4))
+    assert row.status is Status.PASS and "none SLOWER beyond 15%" in row.detail
+
+
+def test_a_rank_5_percent_slower_is_within_the_threshold():
+    rng = random.Random(1)
+    records = [_record(r, 1.05 if r == 0 else 1.0, rng) for r in range(4)]
+    assert not build_rank_view(records, dict.fromkeys(range(4), "H200")).flagged
+
+
+def test_only_ranks_of_the_same_hardware_are_compared():
+    """A node of another GPU model is 35% slower by design, not by fault."""
+    rng = random.Random(2)
+    records = [_record(r, 1.35 if r >= 2 else 1.0, rng) for r in range(3)]
+    hardware = {0: "NVIDIA H200", 1: "NVIDIA H200", 2: "NVIDIA A100"}
+    view = build_rank_view(records, hardware)
+    alone = next(c for c in view.cells if c.rank == 2)
+    assert alone.verdict == "" and alone.ratio is None and not alone.flagged
+    assert "no other rank has this hardware" in alone.evidence
+    assert not view.flagged
+
+
+def test_no_peers_at_all_is_skipped_with_the_reason():
+    view = build_rank_view([_record(0, 1.0, random.Random(3))], {0: "NVIDIA H200"})
+    (row,) = view_rows(view, _entries(1))
+    assert row.status is Status.SKIPPED and "two ranks of the same hardware" in row.detail
+
+
+def test_pooled_keeps_every_repeat_of_every_rank():
+    rng = random.Random(4)
+    records = [_record(r, 1.0, rng) for r in range(3)]
+    merged = pooled(records)
+    assert merged.blocks == (ROUNDS,) * (3 * REPEATS)
+    assert merged.times_s == tuple(t for r in records for t in r.times_s)
+
+
+def test_the_report_shows_the_ranks_and_the_flagged_cell():
+    rng = random.Random(0)
+    records = [_record(r, 1.35 if r == 2 else 1.0, rng) for r in range(4)]
+    view = build_rank_view(records, dict.fromkeys(range(4), "NVIDIA H200"))
+    job = JobRecord(4, 1, "nccl", 60.0, tuple(_entries(4)), "", view)
+    text = "\n".join(render_markdown_blocks(rank_blocks(job)))
+    assert "A torchrun job of 4 rank(s) on 1 node(s) (node), backend nccl" in text
+    assert "| 2 | node | 0 | 2 | `cuda:0` | NVIDIA H200 | 2 | 1 | finished |" in text
+    assert "x SLOWER |" in text and "1 figure(s) SLOWER" in text
+    assert rank_blocks(None) == []
+
+
+def test_the_report_names_the_failure_and_the_dead_rank():
+    entries = _entries(2)
+    entries[1] = RankEntry(entries[1].placement, "cuda:0", "NVIDIA H200", (), 0, "dead")
+    job = JobRecord(2, 1, "nccl", 60.0, tuple(entries), "rank 1 on node died")
+    text = "\n".join(render_markdown_blocks(rank_blocks(job)))
+    assert "The job did not finish: rank 1 on node died." in text
+    assert "| dead |" in text and "Rank x metric" not in text
+
+
+def render_markdown_blocks(blocks) -> list[str]:
+    from blitzbench.report.document import Document
+
+    return render_markdown(Document("t", "s", tuple(blocks))).splitlines()
