@@ -48,3 +48,27 @@ def test_a_threshold_outside_0_to_100_is_a_usage_error(tmp_path, capsys):
     a = run_folder(tmp_path, "a", 0.010)
     assert main(["compare", str(a), str(a), "--threshold", "150"]) == 2
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_two_job_folders_are_compared_rank_by_rank(tmp_path, capsys):
+    """Ranks of a torchrun job share a device label: rank 1's figure is set against rank 1's,
+    never against rank 0's (that pairing once made a job folder differ from itself)."""
+    from blitzbench.results.records import Placement
+
+    def job(name: str, rank_1_s: float) -> Path:
+        records = [Measurement("lenet.train_step", "cpu", {"batch_size": 64},
+                               tuple(s * k for k in SPREAD),
+                               placement=Placement("vm", rank, rank, 0))
+                   for rank, s in ((0, 0.010), (1, rank_1_s))]
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / RESULTS_FILE).write_text(json.dumps({
+            "format_version": FORMAT_VERSION, "environment": ENV,
+            "benchmarks": [m.to_json() for m in records]}))
+        return folder
+
+    assert main(["compare", str(job("a", 0.020)), str(job("b", 0.020)), "--format",
+                 "json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert [(f["rank"], f["verdict"], f["ratio"]) for f in figures] == \
+        [(0, "SAME", 1.0), (1, "SAME", 1.0)]

@@ -1,6 +1,7 @@
 """Compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY, tested.
 
-Each benchmark case measured in both runs (same benchmark, parameters and device) is
+Each benchmark case measured in both runs (same benchmark, parameters and device, and the
+same rank when both are torchrun jobs' folders) is
 judged on its repeats (or its per-round times): the ratio B/A with a confidence interval,
 read against a threshold (results/compare.py says how and why). The intervals are
 simultaneous: each figure's confidence is Bonferroni-corrected so that the chance of any
@@ -73,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
 
 def compare_runs(run_a: StoredRun, run_b: StoredRun, threshold: float) -> list[Row]:
     """Every case measured in both runs, with its verdict, in run A's order."""
-    theirs = {(m.prefix, m.device): m for m in run_b.results.benchmarks}
-    pairs = [(a, theirs[(a.prefix, a.device)]) for a in run_a.results.benchmarks
-             if (a.prefix, a.device) in theirs]
+    theirs = {m.identity: m for m in run_b.results.benchmarks}
+    pairs = [(a, theirs[a.identity]) for a in run_a.results.benchmarks
+             if a.identity in theirs]
     confidence = family_confidence(len(pairs))
     return [(a, b, compare_measurements(a, b, threshold=threshold, confidence=confidence))
             for a, b in pairs]
@@ -92,6 +93,7 @@ def _json(run_a: StoredRun, run_b: StoredRun, rows: list[Row],
     return {"run_a": str(run_a.folder), "run_b": str(run_b.folder), "summary": counts(rows),
             "environment_differences": problems,
             "figures": [{"benchmark": a.benchmark, "device": a.device,
+                         "rank": a.identity[2],
                          "params": dict(a.params), "verdict": c.verdict.value,
                          "ratio": c.ratio, "ci_low": c.low, "ci_high": c.high,
                          "threshold": c.threshold, "median_a_s": a.median_s,
@@ -120,7 +122,7 @@ def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[s
     for a, b, c in rows:
         if show_all or c.verdict is not Verdict.SAME:
             tested = math.isfinite(c.ratio)
-            table.add_row(escape(a.prefix), a.device, fmt_duration_s(a.median_s),
+            table.add_row(escape(a.prefix), escape(a.site), fmt_duration_s(a.median_s),
                           fmt_duration_s(b.median_s), f"{c.ratio:.3f}" if tested else "-",
                           f"{c.low:.3f}-{c.high:.3f}" if tested else escape(c.reason),
                           _styled(c.verdict))

@@ -147,6 +147,12 @@ class Measurement:
         return self.placement.label(self.device) if self.placement else self.device
 
     @property
+    def identity(self) -> tuple[str, str, int | None]:
+        """Case, device and, in a torchrun job's folder, rank: what two runs' records
+        share when they measured the same thing."""
+        return self.prefix, self.device, self.placement.rank if self.placement else None
+
+    @property
     def has_times(self) -> bool:
         return bool(self.times_s)
 
