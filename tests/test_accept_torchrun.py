@@ -151,7 +151,7 @@ def _verdict_agrees(code: int, results) -> None:
 
 def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     out = tmp_path / "reports"
-    job = standalone(out, _env())
+    job = standalone(out, _env(SMALL + r"|collectives\.all_reduce"))
     code = job.wait()
     assert code in (0, 1), job.text
     stored = only_run(out)
@@ -177,6 +177,14 @@ def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     assert any(rule == "ranks-uniform" for rule, _ in rules)
     report = (stored.folder / "report.md").read_text()
     assert "## Ranks" in report and "### Rank x metric" in report
+    # the world's own family: measured by both ranks at once, recorded once, on rank 0
+    collectives = [m for m in results.benchmarks if m.benchmark == "collectives.all_reduce"]
+    assert [m.params["size"] for m in collectives] == [8, 1024, 65536, 1 << 20]
+    assert {(m.placement.rank, m.params["world_size"]) for m in collectives} == {(0, 2)}
+    assert all(m.extra["wrong"] == 0 and len(m.times_s) == 20 for m in collectives)
+    correct = {f.status for f in results.acceptance.findings
+               if f.rule == "collectives-correct"}
+    assert correct == {"PASS"}
     print(f"2 ranks, 1 node: {job.ended - job.started:.1f} s")
 
 

@@ -29,8 +29,13 @@ from typing import Any
 
 from blitzbench.results.derived import cuda_speedups, loader_scalings
 from blitzbench.results.names import (
+    ALGBW_FIELD,
     BATCH_PARAM,
+    BUSBW_FIELD,
     CLAIMS_ALL,
+    COLLECTIVE_OPS,
+    COLLECTIVES,
+    DDP_STEP,
     EAGER,
     FIRST_BATCH_FIELD,
     GB_FIELD,
@@ -41,9 +46,13 @@ from blitzbench.results.names import (
     LOADER_EFFICIENCY,
     MEDIAN_FIELD,
     RATE_FIELD,
+    RATE_PER_RANK_FIELD,
+    RATE_TOTAL_FIELD,
     TFLOP_FIELD,
     VARIANT_PARAM,
     WORKERS_PARAM,
+    WORLD_FAMILIES,
+    WRONG_FIELD,
 )
 from blitzbench.results.records import ClaimCell, Measurement, RunResults, metric_prefix
 
@@ -52,6 +61,7 @@ __all__ = [
     "LENET_CROSSOVER",
     "LENET_SPEEDUP",
     "LOADER_EFFICIENCY",
+    "WORLD_FAMILIES",
     "MetricValue",
     "claim_metric",
     "derived_metric_names",
@@ -71,11 +81,18 @@ __all__ = [
 #: for the rate it belongs to. Bookkeeping such as ``calls_per_round`` is not a metric.)
 FIELD_UNITS = {
     MEDIAN_FIELD: "s", RATE_FIELD: "images/s", GB_FIELD: "GB/s", TFLOP_FIELD: "TFLOP/s",
-    FIRST_BATCH_FIELD: "s",
+    FIRST_BATCH_FIELD: "s", ALGBW_FIELD: "GB/s", BUSBW_FIELD: "GB/s",
+    WRONG_FIELD: "elements", RATE_PER_RANK_FIELD: "images/s", RATE_TOTAL_FIELD: "images/s",
 }
 #: Figures computed from the median of the timed rounds, so the rounds test them; the
-#: loader's time to first batch is a probe taken once, not a per-round figure.
-ROUND_FIELDS = frozenset({MEDIAN_FIELD, RATE_FIELD, GB_FIELD, TFLOP_FIELD})
+#: loader's time to first batch is a probe taken once, not a per-round figure, and a
+#: collective's count of wrong elements is a count, not a time.
+ROUND_FIELDS = frozenset({MEDIAN_FIELD, RATE_FIELD, GB_FIELD, TFLOP_FIELD, ALGBW_FIELD,
+                          BUSBW_FIELD, RATE_PER_RANK_FIELD, RATE_TOTAL_FIELD})
+#: Figures where less is better although they are not times.
+LOWER_IS_BETTER_FIELDS = frozenset({WRONG_FIELD})
+#: Exact counts: no timing spread is behind them, so they are never noisy.
+COUNT_FIELDS = frozenset({WRONG_FIELD})
 #: What each benchmark records beyond ``median_s``: the rate its workload's units give
 #: (workloads/*.py declare ``images``, ``bytes``, ``link_bytes`` or ``flop`` per call).
 #: This is how a spec is checked before anything runs; tests/test_acceptance_metrics.py
@@ -100,6 +117,9 @@ BENCHMARK_FIELDS: dict[str, tuple[str, ...]] = {
     "lenet.train_step": ("images_per_s",),
     "loading.dataloader": ("images_per_s", "time_to_first_batch_s"),
     "training_loop.epoch_slice": ("images_per_s",),
+    **{f"{COLLECTIVES}.{op}": (ALGBW_FIELD, BUSBW_FIELD, WRONG_FIELD)
+       for op in COLLECTIVE_OPS},
+    DDP_STEP: (RATE_PER_RANK_FIELD, RATE_TOTAL_FIELD),
 }
 HIGHER_IS_BETTER_FIELDS = frozenset({"speedup", "efficiency"})
 LENET_PREFIXES = (LENET_SPEEDUP, LENET_CROSSOVER)
@@ -164,6 +184,8 @@ def field_unit(field: str) -> str:
 
 def higher_is_better(field: str) -> bool:
     """Rates and fractions rise with speed; times (``*_s``) fall."""
+    if field in LOWER_IS_BETTER_FIELDS:
+        return False
     if field in HIGHER_IS_BETTER_FIELDS or field.endswith("_per_s"):
         return True
     return not field.endswith("_s")
@@ -255,9 +277,11 @@ def _record_values(record: Measurement) -> list[MetricValue]:
         value = record.figure(f)
         if value is None:
             continue
+        exact = f in COUNT_FIELDS
         values.append(MetricValue(
             measurement_metric(record.benchmark, record.params, f), record.device, value,
-            field_unit(f), record.rel_spread, record.noisy, higher_is_better(f),
+            field_unit(f), 0.0 if exact else record.rel_spread,
+            False if exact else record.noisy, higher_is_better(f),
             record.fraction_of_peak if f != MEDIAN_FIELD else None,
             measurement=record if f in ROUND_FIELDS else None))
     return values

@@ -68,7 +68,23 @@ def known_metrics(data: DataSource) -> list[str]:
     # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
     names |= {metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: c.params.get(BATCH_PARAM)})
               for c in cases if c.benchmark == LOADER}
-    return sorted(names)
+    return sorted(names | _world_metric_names())
+
+
+#: The world size the names of a world's figures are listed with: the names carry it
+#: (``...,world_size=2]``), and a spec matches any world with ``*``.
+LISTED_WORLD_SIZE = 2
+
+
+def _world_metric_names() -> set[str]:
+    """The figures a torchrun job measures as one world (collectives, DDP)."""
+    from blitzbench.acceptance.metrics import known_benchmark_fields
+    from blitzbench.distributed.collectives import metric_prefixes
+
+    prefixes = {prefix for level in LEVELS for device in PLANNING_DEVICES
+                for prefix in metric_prefixes(level, str(device), LISTED_WORLD_SIZE)}
+    return {f"{prefix}.{field}" for prefix in prefixes
+            for field in known_benchmark_fields(prefix.split("[", 1)[0])}
 
 
 def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell]) -> set[tuple[str, str]]:

@@ -22,7 +22,7 @@ from blitzbench.acceptance.rules import RuleResult, RunDevices, Status, judge
 from blitzbench.acceptance.spec import BoundKind, Rule, Spec
 from blitzbench.results.compare import FLEET_THRESHOLD, percent
 from blitzbench.results.job import RankCell, RankEntry, RankView
-from blitzbench.results.names import MEDIAN_FIELD
+from blitzbench.results.names import MEDIAN_FIELD, WORLD_FAMILIES
 from blitzbench.results.records import ClaimCell, Measurement, RunResults
 
 __all__ = ["RANK_RULE", "RankPayload", "judge_ranks", "view_rows"]
@@ -60,8 +60,15 @@ def judge_ranks(payloads: Sequence[RankPayload], spec: Spec, level: str,
         devices = RunDevices((payload.entry.device,), dict(payload.gpu_names))
         found = judge(spec, extract_metrics(results), devices, planned=payload.planned,
                       level=level, baseline=baseline)
-        rows += [dataclasses.replace(row, device=payload.entry.label) for row in found]
+        rows += [dataclasses.replace(row, device=payload.entry.label) for row in found
+                 if payload.entry.rank == 0 or not _of_the_world(row)]
     return rows
+
+
+def _of_the_world(row: RuleResult) -> bool:
+    """A row of a figure the whole world measures (collectives, DDP): the job's records
+    sit on rank 0, so the other ranks have no row of it to show."""
+    return row.rule.metric.split(".", 1)[0] in WORLD_FAMILIES
 
 
 def view_rows(view: RankView, entries: Sequence[RankEntry]) -> list[RuleResult]:

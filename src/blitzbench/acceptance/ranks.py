@@ -65,7 +65,7 @@ from blitzbench.errors import (
 )
 from blitzbench.results.job import JobRecord, RankEntry
 from blitzbench.results.rank_view import build_rank_view
-from blitzbench.results.records import ClaimCell, Environment, RunResults
+from blitzbench.results.records import ClaimCell, Environment, Measurement, RunResults
 
 if TYPE_CHECKING:
     from blitzbench.acceptance.metrics import MetricValue
@@ -258,14 +258,21 @@ class Job:
 
     # --- the gather ----------------------------------------------------------------------
 
-    def gather(self, recorder: RunRecorder | HeldRecords, cases: Sequence[Case]
-               ) -> list[RankPayload] | None:
+    def gather(self, recorder: RunRecorder | HeldRecords, cases: Sequence[Case],
+               level: str) -> list[RankPayload] | None:
         """Every rank's records on rank 0 (None on the others), once every rank has
-        measured."""
+        measured its own device and the world has measured what it measures together."""
         assert self.heartbeat is not None
         self.heartbeat.post("measured")
         self._wait_for_every_rank()
         hooks.kill_point("gather", self.world.rank)
+        try:
+            together = self.measure_together(level)
+        except RuntimeError as exc:
+            raise JobInterrupted(f"a collective of every rank failed: "
+                                 f"{first_sentence(exc)}") from None
+        if self.leader and together:
+            recorder.extend("benchmarks", together)
         try:
             gathered = gather_to_leader(self._payload(recorder.results, cases), self.world,
                                         self.group)
@@ -275,6 +282,24 @@ class Job:
         if not self.leader:
             self.heartbeat.post("finished")
         return gathered
+
+    def measure_together(self, level: str) -> list[Measurement]:
+        """The families the whole world measures at once: the collectives at the level's
+        sizes for this device (nccl-tests' loop, distributed/collectives.py) and the DDP
+        LeNet step (distributed/ddp.py). Every rank takes part in step, after every rank
+        has measured its own device, so no collective waits on a slower rank's cases.
+        The records are the job's (slowest-rank times): rank 0 keeps them, placed on it."""
+        from blitzbench.distributed.collectives import measure_collectives, sizes_for
+        from blitzbench.results.names import COLLECTIVE_OPS, COLLECTIVES
+
+        ops = hooks.only(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
+        records = measure_collectives(self.world, sizes_for(level, self.world.device),
+                                      ops) if ops else []
+        records += self._measure_ddp(level)
+        return records if self.leader else []
+
+    def _measure_ddp(self, level: str) -> list[Measurement]:
+        return []
 
     def _payload(self, results: RunResults, cases: Sequence[Case]) -> RankPayload:
         """This rank's records, each placed, and what it planned to produce."""

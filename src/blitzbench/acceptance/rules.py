@@ -26,9 +26,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blitzbench.acceptance.metrics import MetricValue, field_unit, format_number
+from blitzbench.acceptance.metrics import (
+    WORLD_FAMILIES,
+    MetricValue,
+    field_unit,
+    format_number,
+)
 from blitzbench.acceptance.spec import OPS, BoundKind, Rule, Spec, metric_pattern
 from blitzbench.results.compare import Verdict, compare_measurements
+from blitzbench.results.names import PEAK_FIELD
 from blitzbench.results.records import Finding
 
 __all__ = ["ACCEPTED", "REJECTED", "RuleResult", "RunDevices", "Status", "judge", "verdict"]
@@ -126,13 +132,20 @@ def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],
     for device in selected:
         names = sorted({m for m, d in planned if d == device and regex.match(m)})
         if not names:
-            at_level = f" at level {level}" if level else ""
             results.append(_skip(rule, rule.metric, device,
-                                 f"not measured on {device}{at_level}", unit))
+                                 _not_measured(rule.metric, device, level), unit))
             continue
         for name in names:
             results.append(_judge_one(rule, name, device, by_key.get((name, device)), base))
     return results
+
+
+def _not_measured(metric: str, device: str, level: str) -> str:
+    if metric.split(".", 1)[0] in WORLD_FAMILIES:
+        return ("measured by a world of ranks only: run accept under torchrun "
+                "(README, \"More than one GPU, more than one node\")")
+    at_level = f" at level {level}" if level else ""
+    return f"not measured on {device}{at_level}"
 
 
 def select_devices(rule: Rule, devices: RunDevices) -> tuple[list[str], str]:
@@ -178,8 +191,10 @@ def _judge_one(rule: Rule, metric: str, device: str, value: MetricValue | None,
 def _judge_peak(rule: Rule, value: MetricValue) -> RuleResult:
     fraction = value.fraction_of_peak
     if fraction is None:
+        why = value.measurement.extra.get(PEAK_FIELD) if value.measurement else None
         return _skip(rule, value.metric, value.device,
-                     "unknown device: no nominal peak in the peak table", value.unit)
+                     str(why or "unknown device: no nominal peak in the peak table"),
+                     value.unit)
     shown = f"{fraction:.2f} of peak ({value.shown()})"
     return _compare(rule, value, fraction, shown, PEAK_UNIT, fraction * value.rel_spread)
 

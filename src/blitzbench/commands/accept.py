@@ -188,7 +188,7 @@ def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
         return judge(spec, extract_metrics(recorder.results), run_devices,
                      planned=plan.planned_keys(cases, recorder.results.claims),
                      level=level, baseline=base)
-    payloads = job.gather(recorder, cases)
+    payloads = job.gather(recorder, cases, level)
     return None if payloads is None else job.conclude(recorder, payloads, spec, level, base)
 
 

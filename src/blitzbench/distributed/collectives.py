@@ -65,6 +65,8 @@ from blitzbench.results.names import (
     DTYPE_PARAM,
     INPLACE_PARAM,
     LEVELS,
+    PEAK_FIELD,
+    PEAK_FRACTION_FIELD,
     REDOP_PARAM,
     ROOT_FIELD,
     SIZE_PARAM,
@@ -72,14 +74,35 @@ from blitzbench.results.names import (
     WORLD_SIZE_PARAM,
     WRONG_FIELD,
 )
-from blitzbench.results.records import Measurement
+from blitzbench.results.records import Measurement, metric_prefix
+from blitzbench.timing.peaks import describe_link, device_name, link_for
 
 __all__ = [
-    "BYTES_PER_GB", "COLLECTIVE_SIZES", "OPS", "TIMED_ITERATIONS", "WARMUP_ITERATIONS",
-    "Buffers", "Collective", "LoopComparison", "algbw_gb_per_s", "busbw_gb_per_s",
-    "compare_with_bare_loop", "count_wrong", "expected_output", "make_buffers",
-    "measure_case", "measure_collectives", "measure_world", "nccl_count", "nccl_size_bytes",
-    "rank_values", "sizes_for", "torch_function",
+    "BYTES_PER_GB",
+    "COLLECTIVE_SIZES",
+    "OPS",
+    "TIMED_ITERATIONS",
+    "WARMUP_ITERATIONS",
+    "Buffers",
+    "Collective",
+    "LoopComparison",
+    "algbw_gb_per_s",
+    "busbw_gb_per_s",
+    "case_params",
+    "compare_with_bare_loop",
+    "count_wrong",
+    "expected_output",
+    "link_figures",
+    "make_buffers",
+    "measure_case",
+    "measure_collectives",
+    "measure_world",
+    "metric_prefixes",
+    "nccl_count",
+    "nccl_size_bytes",
+    "rank_values",
+    "sizes_for",
+    "torch_function",
 ]
 
 #: nccl-tests' ``-n`` default (``int iters = 20``, src/common.cu).
@@ -401,6 +424,21 @@ def measure_case(op: Collective, size_bytes: int, inplace: bool, world: World, *
     return collective_record(op, size_bytes, inplace, world, times, count, wrong)
 
 
+def case_params(op: Collective, size_bytes: int, inplace: bool, world_size: int
+                ) -> dict[str, Any]:
+    """The parameters that name a collective case (its metric names derive from them)."""
+    return {SIZE_PARAM: size_bytes, INPLACE_PARAM: inplace, WORLD_SIZE_PARAM: world_size,
+            DTYPE_PARAM: DTYPE_NAME, REDOP_PARAM: op.redop}
+
+
+def metric_prefixes(level: str, device: str, world_size: int) -> list[str]:
+    """Every case a world of ``world_size`` measures at ``level`` on ``device``, named as
+    its records will be (the acceptance spec checks its metric names against these)."""
+    return [metric_prefix(op.benchmark, case_params(op, size, inplace, world_size))
+            for op in OPS.values() for size in sizes_for(level, device)
+            for inplace in op.variants]
+
+
 def collective_record(op: Collective, size_bytes: int, inplace: bool, world: World,
                       times_s: Sequence[float], count: int, wrong: int) -> Measurement:
     """The record of one case: params name the case, extra holds nccl-tests' columns.
@@ -410,8 +448,7 @@ def collective_record(op: Collective, size_bytes: int, inplace: bool, world: Wor
     """
     n = world.world_size
     size = nccl_size_bytes(op, count, n)
-    params = {SIZE_PARAM: size_bytes, INPLACE_PARAM: inplace, WORLD_SIZE_PARAM: n,
-              DTYPE_PARAM: DTYPE_NAME, REDOP_PARAM: op.redop}
+    params = case_params(op, size_bytes, inplace, n)
     extra = {COUNT_FIELD: count, BYTES_FIELD: size, TYPE_FIELD: NCCL_TYPE_NAME,
              REDOP_PARAM: op.redop, ROOT_FIELD: op.root, WRONG_FIELD: wrong,
              BACKEND_FIELD: world.backend}
@@ -420,8 +457,22 @@ def collective_record(op: Collective, size_bytes: int, inplace: bool, world: Wor
                            error=f"an iteration read {min(times_s):g} s, below the clock's "
                                  f"resolution (count {count})")
     algbw = algbw_gb_per_s(size, stats.median(times_s))
-    extra.update({ALGBW_FIELD: algbw, BUSBW_FIELD: busbw_gb_per_s(op, algbw, n)})
+    busbw = busbw_gb_per_s(op, algbw, n)
+    extra.update({ALGBW_FIELD: algbw, BUSBW_FIELD: busbw, **link_figures(world, busbw)})
     return Measurement(op.benchmark, world.device, params, tuple(times_s), extra)
+
+
+def link_figures(world: World, busbw: float) -> dict[str, Any]:
+    """busbw as a fraction of the link's nominal peak (timing/peaks.py), where the link
+    is known, and one line naming the link or why there is no peak to hold it against:
+    a ``peak_fraction`` rule reads the first and shows the second when it skips."""
+    gpu = device_name(world.device)
+    nodes = math.ceil(world.world_size / max(1, world.local_world_size))
+    figures: dict[str, Any] = {PEAK_FIELD: describe_link(gpu, world.world_size, nodes)}
+    link = link_for(gpu, world.world_size, nodes)
+    if link is not None:
+        figures[PEAK_FRACTION_FIELD] = busbw / link.gb_per_s
+    return figures
 
 
 def measure_collectives(world: World, sizes: Iterable[int],

@@ -46,6 +46,7 @@ RATE_FIELD = "images_per_s"
 GB_FIELD = "gb_per_s"
 TFLOP_FIELD = "tflop_per_s"
 PEAK_FRACTION_FIELD = "fraction_of_peak"
+PEAK_FIELD = "peak"  # one line: the peak and its source, or why there is none
 FIRST_BATCH_FIELD = "time_to_first_batch_s"
 MEDIAN_FIELD = "median_s"
 
@@ -100,3 +101,23 @@ __all__ += [
     "COLLECTIVE_OPS", "COUNT_FIELD", "DTYPE_PARAM", "INPLACE_PARAM", "REDOP_PARAM",
     "ROOT_FIELD", "TYPE_FIELD", "WORLD_SIZE_PARAM", "WRONG_FIELD",
 ]
+
+# --- DDP LeNet (distributed/ddp.py writes them, benchmarks/test_ddp.py reads them)
+#: DistributedDataParallel LeNet's training step; its params are BATCH_PARAM (per rank)
+#: and WORLD_SIZE_PARAM.
+DDP_STEP = "ddp.train_step"
+#: Figures of a DDP step record: images/s of one rank (the slowest rank's pace), of the
+#: whole world, each rank's own in rank order, and the weak-scaling efficiency against one
+#: rank at the same per-rank batch.
+RATE_PER_RANK_FIELD = "images_per_s_per_rank"
+RATE_TOTAL_FIELD = "images_per_s_total"
+RANK_RATES_FIELD = "ranks"
+SCALING_EFFICIENCY_FIELD = "scaling_efficiency"
+__all__ += ["DDP_STEP", "RANK_RATES_FIELD", "RATE_PER_RANK_FIELD", "RATE_TOTAL_FIELD",
+            "SCALING_EFFICIENCY_FIELD"]
+__all__ += ["PEAK_FIELD"]
+
+#: Families a whole world of ranks measures at once (one record per job, not per rank):
+#: measured only under torchrun, and never set rank against rank.
+WORLD_FAMILIES = frozenset({COLLECTIVES, DDP_STEP.split(".", 1)[0]})
+__all__ += ["WORLD_FAMILIES"]

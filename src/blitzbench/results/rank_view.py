@@ -31,6 +31,7 @@ from blitzbench.results.compare import (
     family_confidence,
 )
 from blitzbench.results.job import RankCell, RankView
+from blitzbench.results.names import WORLD_FAMILIES
 from blitzbench.results.records import Measurement
 
 __all__ = ["MIN_PEERS", "build_rank_view", "pooled"]
@@ -56,7 +57,8 @@ def _groups(records: Sequence[Measurement], hardware: Mapping[int, str]
     """(case, hardware) -> that case's records on ranks of that hardware, rank order."""
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for record in records:
-        if record.ok and record.has_times and record.placement is not None:
+        if record.ok and record.has_times and record.placement is not None \
+                and record.family not in WORLD_FAMILIES:  # the job's, not a rank's
             model = hardware.get(record.placement.rank, record.device)
             groups.setdefault((record.prefix, model), []).append(record)
     return {key: sorted(group, key=_rank) for key, group in groups.items()}
