@@ -7,6 +7,7 @@ from typing import Any
 
 from blitzbench.report.benchmarks import benchmark_blocks
 from blitzbench.report.claims_table import by_claim
+from blitzbench.report.collectives import collectives_blocks
 from blitzbench.report.document import (
     Block,
     Cell,
@@ -21,6 +22,7 @@ from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.ranks import rank_blocks
 from blitzbench.report.run_time import run_time_blocks
+from blitzbench.results.names import COLLECTIVES
 from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
 __all__ = ["STATUS_TONES", "VERDICT_TONES", "build_document"]
@@ -48,7 +50,8 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     if figures:
         evidence += [Heading(2, "Plots", "plots"), *figures]
     evidence += loop_bound_blocks(rows)
-    evidence += benchmark_blocks(rows)
+    evidence += benchmark_blocks([r for r in rows if r.family != COLLECTIVES])
+    evidence += collectives_blocks(rows)  # nccl-tests' own columns, not the generic table
     evidence += profile_blocks(results.profiles, link_prefix, logdir)
     evidence += run_time_blocks(results)
     verdict = _acceptance_blocks(results.acceptance)
