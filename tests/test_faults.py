@@ -19,7 +19,14 @@ POLL_S = 0.2
 def start_claims(out: Path, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "blitzbench.cli", "claims", "--device",
                              "cpu", "--format", "json", "--out", str(out)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """A shell's background job starts with SIGINT ignored, and Python keeps it ignored:
+    give the child the terminal's default, as a user's Ctrl-C meets it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def saved_claims(reports: Path) -> list[dict]:
