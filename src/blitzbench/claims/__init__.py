@@ -6,6 +6,7 @@ from blitzbench.claims import (
     autograd,
     cuda,
     data,
+    ddp,
     inplace,
     lenet,
     numpy_bridge,
@@ -17,7 +18,7 @@ from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
 __all__ = ["ALL_CLAIMS", "SECTIONS", "Claim", "ClaimContext", "Outcome", "Scope", "Verdict",
            "claim_by_id", "claims_in_section"]
 
-_MODULES = (tensors, inplace, numpy_bridge, cuda, autograd, scaling, data, lenet)
+_MODULES = (tensors, inplace, numpy_bridge, cuda, autograd, scaling, data, lenet, ddp)
 
 #: Section name -> claims, in the order the tutorial introduces them.
 SECTIONS: dict[str, tuple[Claim, ...]] = {m.SECTION: tuple(m.CLAIMS) for m in _MODULES}
