@@ -4,7 +4,7 @@ size and placement of ``--blitz-level`` in one local world of two gloo ranks on
 
 The ranks time the calls themselves (per iteration, the slowest rank), since no clock in
 this process can see inside them. pytest-benchmark has no public way to take samples
-measured elsewhere, so its public ``timer`` hook is given :class:`ReplayClock`: each
+measured elsewhere, so its public ``timer`` hook is given the plugin's ``ReplayClock``: each
 round reads 0 at its start and the job's time for that iteration at its end, so every
 duration it records, and every statistic and saved JSON built from them, is a measured
 iteration time; the round body runs nothing, and each test checks that the recorded data
@@ -19,11 +19,9 @@ runs two short alternations without judging them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
-from blitzbench.benchmark_plugin import LEVEL_OPTION
+from blitzbench.benchmark_plugin import LEVEL_OPTION, REPLAY, replay
 from blitzbench.distributed.collectives import OPS, LoopComparison, sizes_for
 from blitzbench.distributed.local import run_local
 from blitzbench.results.names import INPLACE_PARAM, SIZE_PARAM
@@ -46,31 +44,6 @@ BARE_LOOP_BOUNDS = (0.95, 1.05)
 Case = tuple[str, int, bool]
 
 
-class ReplayClock:
-    """pytest-benchmark's timer for iterations timed in the job: round i's start reads 0
-    and its end the job's time for iteration i, so each duration recorded is that time,
-    exactly."""
-
-    __name__ = "rank clocks, slowest rank, replayed"  # shown as the timer in saved JSON
-
-    def __init__(self) -> None:
-        self.times_s: tuple[float, ...] = ()
-        self.reads = 0
-
-    def load(self, times_s: Sequence[float]) -> None:
-        self.times_s = tuple(times_s)
-        self.reads = 0
-
-    def __call__(self) -> float:
-        iteration, at_end = divmod(self.reads, 2)
-        self.reads += 1
-        return self.times_s[iteration] if at_end else 0.0
-
-    def hand_over(self) -> None:
-        """The round body: the iteration ran in the job; nothing runs here."""
-
-
-REPLAY = ReplayClock()
 
 
 def _case_id(case: Case) -> str:
@@ -98,14 +71,6 @@ def world_records(request: pytest.FixtureRequest) -> dict[Case, Measurement]:
             for r in records}
 
 
-def _replay(benchmark, times_s: Sequence[float], calls_per_time: int = 1) -> None:
-    REPLAY.load(times_s)
-    benchmark.pedantic(REPLAY.hand_over, rounds=len(times_s), iterations=1)
-    if benchmark.enabled:
-        benchmark.stats.iterations = calls_per_time  # what each time is a mean over
-        assert list(benchmark.stats.stats.data) == list(times_s)
-
-
 @pytest.mark.benchmark(timer=REPLAY)
 def test_collective(collective_case: Case, world_records: dict[Case, Measurement],
                     benchmark) -> None:
@@ -116,7 +81,7 @@ def test_collective(collective_case: Case, world_records: dict[Case, Measurement
     assert record.extra["wrong"] == 0, f"{record.prefix}: {record.extra['wrong']} wrong"
     if not record.ok:
         pytest.skip(f"{record.prefix}: {record.error}")
-    _replay(benchmark, record.times_s)
+    replay(benchmark, record.times_s)
 
 
 @pytest.mark.benchmark(timer=REPLAY)
@@ -130,7 +95,7 @@ def test_suite_loop_matches_a_bare_loop(benchmark,
     comparison = LoopComparison.from_json(run.results[0])
     benchmark.group = "collectives.all_reduce suite loop vs bare loop"
     benchmark.extra_info.update(comparison.to_json())
-    _replay(benchmark, comparison.suite_s, comparison.iterations)
+    replay(benchmark, comparison.suite_s, comparison.iterations)
     if not benchmark.enabled:
         return
     low, high = BARE_LOOP_BOUNDS

@@ -4,17 +4,16 @@ of 1, 2 (and at the full level 4) ranks, and the weak-scaling efficiency against
 Each case is one torchrun job (``measure_local_world``); the ranks time the step
 themselves (distributed/ddp.py: per round, the slowest rank's time per step), since no
 clock in this process can see inside them. pytest-benchmark is then handed exactly those
-per-round times through :class:`ReplayedRounds`, so its statistics and saved JSON are the
+per-round times through the plugin's ``ReplayClock``, so its statistics and saved JSON are the
 job's measurements; the test checks that it recorded them unchanged. Under
 ``--benchmark-disable`` each job runs one short round, a smoke test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
+from blitzbench.benchmark_plugin import REPLAY, replay
 from blitzbench.devices import device_label
 from blitzbench.distributed.ddp import (
     StepTiming,
@@ -44,31 +43,6 @@ WARMUP_STEPS = 5
 SMOKE = {"steps_per_round": 2, "rounds": 1, "warmup_steps": 1}
 
 
-class ReplayedRounds:
-    """pytest-benchmark's timer for rounds already measured in a job: the start of round
-    i reads 0 and its end reads the job's time for round i, so each duration
-    pytest-benchmark records is that time, exactly (no float subtraction of two clocks)."""
-
-    __name__ = "ddp rank clocks, replayed"  # shown as the timer in the saved JSON
-
-    def __init__(self) -> None:
-        self.times_s: tuple[float, ...] = ()
-        self.reads = 0
-
-    def load(self, times_s: Sequence[float]) -> None:
-        self.times_s = tuple(times_s)
-        self.reads = 0
-
-    def __call__(self) -> float:
-        round_index, at_end = divmod(self.reads, 2)
-        self.reads += 1
-        return self.times_s[round_index] if at_end else 0.0
-
-    def hand_over(self) -> None:
-        """pytest-benchmark's round body: the round ran in the job; nothing runs here."""
-
-
-REPLAY = ReplayedRounds()
 _MEASURED: dict[tuple[str, int, int], Measurement] = {}
 
 
@@ -100,12 +74,9 @@ def test_ddp_step(device, batch_size: int, world_size: int, benchmark,
     benchmark.group = record.benchmark
     benchmark.extra_info.update({"benchmark": record.benchmark, "device": record.device,
                                  "params": dict(record.params), **record.extra})
-    REPLAY.load(record.times_s)
-    benchmark.pedantic(REPLAY.hand_over, rounds=len(record.times_s), iterations=1)
+    replay(benchmark, record.times_s, STEPS_PER_ROUND)  # each time: a mean over the steps
     if not benchmark.enabled:
         return
-    benchmark.stats.iterations = STEPS_PER_ROUND  # each time is a mean over these steps
-    assert list(benchmark.stats.stats.data) == list(record.times_s)
     efficiency = scaling_efficiency(record.extra[RATE_TOTAL_FIELD], world_size,
                                     _measured(label, batch_size, 1, True).extra[
                                         RATE_TOTAL_FIELD])

@@ -151,7 +151,8 @@ def _verdict_agrees(code: int, results) -> None:
 
 def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     out = tmp_path / "reports"
-    job = standalone(out, _env(SMALL + r"|collectives\.all_reduce"))
+    job = standalone(out, _env(SMALL + r"|collectives\.all_reduce|ddp\.train_step\[batch_size=64"
+                                       r"|lenet\.train_step\[batch_size=64,variant=eager"))
     code = job.wait()
     assert code in (0, 1), job.text
     stored = only_run(out)
@@ -185,6 +186,12 @@ def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     correct = {f.status for f in results.acceptance.findings
                if f.rule == "collectives-correct"}
     assert correct == {"PASS"}
+    (ddp,) = [m for m in results.benchmarks if m.benchmark == "ddp.train_step"]
+    assert ddp.params == {"batch_size": 64, "world_size": 2} and ddp.placement.rank == 0
+    assert 0 < ddp.extra["scaling_efficiency"] < 1.5
+    assert "lenet.train_step[batch_size=64,variant=eager]" in ddp.extra["efficiency_reference"]
+    scaling = [f for f in results.acceptance.findings if f.rule == "ddp-scaling"]
+    assert len(scaling) == 1 and scaling[0].status in {"PASS", "FAIL", "NOISY"}
     print(f"2 ranks, 1 node: {job.ended - job.started:.1f} s")
 
 

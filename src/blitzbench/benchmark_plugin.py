@@ -251,3 +251,43 @@ def summary_lines(measurements: Sequence[Measurement]) -> list[str]:
         lines.append(f"{speedup.cuda.prefix}: {speedup.device} over cpu {speedup.ratio:.1f}x "
                      f"({cuda:,.0f} vs {cpu:,.0f} img/s)")
     return lines
+
+
+class ReplayClock:
+    """pytest-benchmark's timer for rounds already timed elsewhere (the ranks of a
+    torchrun job time themselves): the start of round i reads 0 and its end the measured
+    time of round i, so each duration pytest-benchmark records is that time exactly, and
+    its statistics and saved JSON are the job's own figures, not a timing of a no-op."""
+
+    __name__ = "times measured in a torchrun job, replayed"  # the timer in saved JSON
+
+    def __init__(self) -> None:
+        self.times_s: tuple[float, ...] = ()
+        self.reads = 0
+
+    def load(self, times_s: Sequence[float]) -> None:
+        self.times_s = tuple(times_s)
+        self.reads = 0
+
+    def __call__(self) -> float:
+        index, at_end = divmod(self.reads, 2)
+        self.reads += 1
+        return self.times_s[index] if at_end else 0.0
+
+    def hand_over(self) -> None:
+        """The round body: the round ran in the job; nothing runs here."""
+
+
+#: The one replay timer: ``@pytest.mark.benchmark(timer=REPLAY)`` on a test, then
+#: :func:`replay` with the times.
+REPLAY = ReplayClock()
+
+
+def replay(benchmark: Any, times_s: Sequence[float], calls_per_time: int = 1) -> None:
+    """Record ``times_s`` as the rounds of ``benchmark`` (a test marked with
+    ``timer=REPLAY``), and check that pytest-benchmark kept them unchanged."""
+    REPLAY.load(times_s)
+    benchmark.pedantic(REPLAY.hand_over, rounds=len(times_s), iterations=1)
+    if benchmark.enabled:
+        benchmark.stats.iterations = calls_per_time  # what each time is a mean over
+        assert list(benchmark.stats.stats.data) == list(times_s)

@@ -48,6 +48,7 @@ from blitzbench.results.names import (
     RATE_FIELD,
     RATE_PER_RANK_FIELD,
     RATE_TOTAL_FIELD,
+    SCALING_EFFICIENCY_FIELD,
     TFLOP_FIELD,
     VARIANT_PARAM,
     WORKERS_PARAM,
@@ -83,6 +84,7 @@ FIELD_UNITS = {
     MEDIAN_FIELD: "s", RATE_FIELD: "images/s", GB_FIELD: "GB/s", TFLOP_FIELD: "TFLOP/s",
     FIRST_BATCH_FIELD: "s", ALGBW_FIELD: "GB/s", BUSBW_FIELD: "GB/s",
     WRONG_FIELD: "elements", RATE_PER_RANK_FIELD: "images/s", RATE_TOTAL_FIELD: "images/s",
+    SCALING_EFFICIENCY_FIELD: "of linear",
 }
 #: Figures computed from the median of the timed rounds, so the rounds test them; the
 #: loader's time to first batch is a probe taken once, not a per-round figure, and a
@@ -119,7 +121,7 @@ BENCHMARK_FIELDS: dict[str, tuple[str, ...]] = {
     "training_loop.epoch_slice": ("images_per_s",),
     **{f"{COLLECTIVES}.{op}": (ALGBW_FIELD, BUSBW_FIELD, WRONG_FIELD)
        for op in COLLECTIVE_OPS},
-    DDP_STEP: (RATE_PER_RANK_FIELD, RATE_TOTAL_FIELD),
+    DDP_STEP: (RATE_PER_RANK_FIELD, RATE_TOTAL_FIELD, SCALING_EFFICIENCY_FIELD),
 }
 HIGHER_IS_BETTER_FIELDS = frozenset({"speedup", "efficiency"})
 LENET_PREFIXES = (LENET_SPEEDUP, LENET_CROSSOVER)

@@ -80,9 +80,11 @@ def _world_metric_names() -> set[str]:
     """The figures a torchrun job measures as one world (collectives, DDP)."""
     from blitzbench.acceptance.metrics import known_benchmark_fields
     from blitzbench.distributed.collectives import metric_prefixes
+    from blitzbench.distributed.ddp import job_metric_prefixes
 
     prefixes = {prefix for level in LEVELS for device in PLANNING_DEVICES
                 for prefix in metric_prefixes(level, str(device), LISTED_WORLD_SIZE)}
+    prefixes |= set(job_metric_prefixes(LISTED_WORLD_SIZE))
     return {f"{prefix}.{field}" for prefix in prefixes
             for field in known_benchmark_fields(prefix.split("[", 1)[0])}
 

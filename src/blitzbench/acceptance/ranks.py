@@ -259,7 +259,7 @@ class Job:
     # --- the gather ----------------------------------------------------------------------
 
     def gather(self, recorder: RunRecorder | HeldRecords, cases: Sequence[Case],
-               level: str) -> list[RankPayload] | None:
+               level: str, data: DataSource) -> list[RankPayload] | None:
         """Every rank's records on rank 0 (None on the others), once every rank has
         measured its own device and the world has measured what it measures together."""
         assert self.heartbeat is not None
@@ -267,7 +267,7 @@ class Job:
         self._wait_for_every_rank()
         hooks.kill_point("gather", self.world.rank)
         try:
-            together = self.measure_together(level)
+            together = self.measure_together(level, data, recorder.results.benchmarks)
         except RuntimeError as exc:
             raise JobInterrupted(f"a collective of every rank failed: "
                                  f"{first_sentence(exc)}") from None
@@ -283,7 +283,8 @@ class Job:
             self.heartbeat.post("finished")
         return gathered
 
-    def measure_together(self, level: str) -> list[Measurement]:
+    def measure_together(self, level: str, data: DataSource,
+                         own: Sequence[Measurement] = ()) -> list[Measurement]:
         """The families the whole world measures at once: the collectives at the level's
         sizes for this device (nccl-tests' loop, distributed/collectives.py) and the DDP
         LeNet step (distributed/ddp.py). Every rank takes part in step, after every rank
@@ -295,11 +296,38 @@ class Job:
         ops = hooks.only(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
         records = measure_collectives(self.world, sizes_for(level, self.world.device),
                                       ops) if ops else []
-        records += self._measure_ddp(level)
+        records += self._measure_ddp(data, own)
         return records if self.leader else []
 
-    def _measure_ddp(self, level: str) -> list[Measurement]:
-        return []
+    def _measure_ddp(self, data: DataSource, own: Sequence[Measurement]
+                     ) -> list[Measurement]:
+        """The DDP LeNet step at each job batch size; on rank 0, each with its scaling
+        efficiency against rank 0's own step without DDP (``own``), where it measured
+        one."""
+        from blitzbench.distributed.ddp import (
+            JOB_BATCH_SIZES,
+            StepTiming,
+            job_metric_prefixes,
+            measure_ddp_step,
+            with_efficiency,
+        )
+        from blitzbench.results.names import BATCH_PARAM, EAGER, LENET_STEP, VARIANT_PARAM
+
+        wanted = set(hooks.only(job_metric_prefixes(self.world.world_size), lambda p: p))
+        records = []
+        for batch, prefix in zip(JOB_BATCH_SIZES, job_metric_prefixes(
+                self.world.world_size), strict=True):
+            if prefix not in wanted:
+                continue
+            record = measure_ddp_step(self.world, data, StepTiming(batch))
+            single = next((m for m in own if m.ok and m.matches(
+                LENET_STEP, self.world.device, **{BATCH_PARAM: batch, VARIANT_PARAM: EAGER})),
+                None)
+            if record is not None and record.ok and single is not None:
+                record = with_efficiency(record, single)
+            if record is not None:
+                records.append(record)
+        return records
 
     def _payload(self, results: RunResults, cases: Sequence[Case]) -> RankPayload:
         """This rank's records, each placed, and what it planned to produce."""

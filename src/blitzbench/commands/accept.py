@@ -157,7 +157,7 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
                             baseline=baseline is not None)
     step_s = _run_steps(args, recorder, reports, devices, data, cases, judged, job)
-    rows = _rows(args.level, recorder, spec, cases, run_devices, baseline, job)
+    rows = _rows(args.level, recorder, spec, cases, run_devices, baseline, job, data)
     if rows is None:
         return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
     outcome = verdict(rows)
@@ -176,7 +176,7 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
 
 def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
           run_devices: RunDevices, baseline: StoredRun | None,
-          job: Job | None) -> list[RuleResult] | None:
+          job: Job | None, data: DataSource) -> list[RuleResult] | None:
     """The verdict's rows: every rule on this run; in a job, on rank 0, every rule on
     every rank and the ranks against each other (None on the other ranks)."""
     from blitzbench.acceptance import plan
@@ -188,7 +188,7 @@ def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
         return judge(spec, extract_metrics(recorder.results), run_devices,
                      planned=plan.planned_keys(cases, recorder.results.claims),
                      level=level, baseline=base)
-    payloads = job.gather(recorder, cases, level)
+    payloads = job.gather(recorder, cases, level, data)
     return None if payloads is None else job.conclude(recorder, payloads, spec, level, base)
 
 

@@ -31,6 +31,7 @@ targets (their arguments arrive as strings).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import time
@@ -53,12 +54,14 @@ from blitzbench.results.names import (
     BATCH_PARAM,
     DDP_STEP,
     RANK_RATES_FIELD,
+    RATE_FIELD,
     RATE_PER_RANK_FIELD,
     RATE_TOTAL_FIELD,
+    SCALING_EFFICIENCY_FIELD,
     TUTORIAL_BATCH_SIZE,
     WORLD_SIZE_PARAM,
 )
-from blitzbench.results.records import Measurement
+from blitzbench.results.records import Measurement, metric_prefix
 from blitzbench.timing.clocks import clock_for
 from blitzbench.timing.loop import timed_round
 from blitzbench.workloads.cifar import (
@@ -220,6 +223,30 @@ def _round_of(train: TrainStep, drawn: list[tuple[torch.Tensor, torch.Tensor]]
         for images, labels in drawn[:calls]:
             train.step(images, labels)
     return round_fn
+
+
+#: The per-rank batches a torchrun job of ``accept`` runs the DDP step at, every level:
+#: the tutorial's 4 (launch-bound: the all-reduce weighs most) and 64 (compute-bound).
+JOB_BATCH_SIZES = (TUTORIAL_BATCH_SIZE, 64)
+
+
+def job_metric_prefixes(world_size: int) -> list[str]:
+    """The DDP cases a job of ``world_size`` ranks measures, named as its records are."""
+    return [metric_prefix(DDP_STEP, {BATCH_PARAM: batch, WORLD_SIZE_PARAM: world_size})
+            for batch in JOB_BATCH_SIZES]
+
+
+def with_efficiency(record: Measurement, single: Measurement) -> Measurement:
+    """``record`` with its weak-scaling efficiency against ``single``, the same step on
+    one rank without DDP (the job's own ``lenet.train_step`` at the same batch on rank 0's
+    device), naming that reference."""
+    efficiency = scaling_efficiency(float(record.extra[RATE_TOTAL_FIELD]),
+                                    int(record.params[WORLD_SIZE_PARAM]),
+                                    float(single.extra[RATE_FIELD]))
+    reference = f"{single.prefix} on rank 0's {single.device}, the step without DDP"
+    return dataclasses.replace(record, extra={**record.extra,
+                                              SCALING_EFFICIENCY_FIELD: efficiency,
+                                              "efficiency_reference": reference})
 
 
 def _step_record(world: World, source: DataSource, timing: StepTiming,
