@@ -279,3 +279,32 @@ def test_bad_run_folders_are_one_line_with_an_exit_code(
 def test_missing_run_folder_and_empty_reports(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert main(["report", "--out", str(tmp_path)]) == 2
+
+
+def test_traces_across_ranks_show_hta_per_rank_the_straggler_and_the_notes():
+    from blitzbench.report.profiles import profile_blocks
+    from blitzbench.results.records import ProfileEntry
+
+    gpu = {"span_us": 9300.0, "compute_us": 379.5, "non_compute_us": 0.0, "idle_us": 8920.5,
+           "communication_us": 120.0, "memory_us": 0.0, "compute_pct": 4.08,
+           "non_compute_pct": 0.0, "idle_pct": 95.92}
+    summary = {"hta_version": "0.5.0", "trace_dir": "t", "trace_files": {},
+               "ranks": [{"rank": 0, "profiler_steps": 3, "host_step_ms": 8.45,
+                          "host_collective_ms_per_step": 5.0, "gpu": gpu,
+                          "comm_comp_overlap_pct": 31.5},
+                         {"rank": 1, "profiler_steps": 3, "host_step_ms": 8.7,
+                          "host_collective_ms_per_step": None, "gpu": None,
+                          "comm_comp_overlap_pct": None}],
+               "straggler": {"rank": 1, "method": "hta", "reason": "slowest collectives"},
+               "notes": ["rank 1 has no GPU kernels"]}
+    entry = ProfileEntry("2 ranks (nccl)", "ddp_ranks", "runs/x/profiler/ddp_ranks",
+                         ProfileEntry.from_json({"device": "d", "workload": "w",
+                                                 "summary": summary}).summary)
+    blocks = profile_blocks([entry], "../../")
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    assert [row[0].text for row in table.rows] == ["0", "1"]
+    assert [c.text for c in table.rows[0]][4:] == ["4.1%", "120 µs", "95.9%", "31.5%"]
+    texts = [b.text for b in blocks if isinstance(b, Paragraph)]
+    assert "Straggler: rank 1 (hta): slowest collectives" in texts
+    assert "rank 1 has no GPU kernels" in texts
+    assert isinstance(blocks[0], Heading) and blocks[0].text == "Profiler captures"

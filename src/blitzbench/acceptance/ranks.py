@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -65,7 +66,13 @@ from blitzbench.errors import (
 )
 from blitzbench.results.job import JobRecord, RankEntry
 from blitzbench.results.rank_view import build_rank_view
-from blitzbench.results.records import ClaimCell, Environment, Measurement, RunResults
+from blitzbench.results.records import (
+    ClaimCell,
+    Environment,
+    Measurement,
+    ProfileEntry,
+    RunResults,
+)
 
 if TYPE_CHECKING:
     from blitzbench.acceptance.metrics import MetricValue
@@ -181,6 +188,7 @@ class Job:
         self._stopping = False
         self._closing = False
         self._previous_handler: Any = None
+        self.rank_traces: list[tuple[str, bytes]] = []  # rank 0: every rank's DDP trace
 
     @property
     def leader(self) -> bool:
@@ -297,7 +305,23 @@ class Job:
         records = measure_collectives(self.world, sizes_for(level, self.world.device),
                                       ops) if ops else []
         records += self._measure_ddp(data, own)
+        self._capture_rank_traces()
         return records if self.leader else []
+
+    def _capture_rank_traces(self) -> None:
+        """One profiler trace of the DDP step per rank (profiling/ranks.py), sent to rank 0
+        as bytes: on several nodes the ranks share no folder. Rank 0 writes them into the
+        run folder and reads them with HTA in :meth:`conclude`."""
+        if not hooks.profile_allowed():
+            return
+        from blitzbench.profiling.ranks import profile_ddp_rank
+
+        with tempfile.TemporaryDirectory(prefix="blitzbench-rank-trace-") as folder:
+            profile_ddp_rank(self.world, folder)
+            mine = [(path.name, path.read_bytes()) for path in sorted(Path(folder).iterdir())
+                    if path.is_file()]
+        gathered = gather_to_leader(mine, self.world, self.group)
+        self.rank_traces = [file for files in gathered or [] for file in files]
 
     def _measure_ddp(self, data: DataSource, own: Sequence[Measurement]
                      ) -> list[Measurement]:
@@ -368,7 +392,28 @@ class Job:
         recorder.set("benchmarks", benchmarks)
         view = build_rank_view(benchmarks, {e.rank: e.hardware for e in entries})
         recorder.set("job", self.record(entries, view=view))
+        if self.rank_traces:
+            recorder.extend("profiles", [self._rank_trace_entry(recorder)])
         return judge_ranks(payloads, spec, level, baseline) + view_rows(view, entries)
+
+    def _rank_trace_entry(self, recorder: RunRecorder) -> ProfileEntry:
+        """The ranks' traces written into the run folder, and HTA's reading of them."""
+        from blitzbench.profiling.ranks import analyze_ranks
+        from blitzbench.results.names import DDP_RANKS_WORKLOAD, PROFILER_FOLDER
+
+        assert recorder.folder is not None
+        folder = recorder.folder / PROFILER_FOLDER / DDP_RANKS_WORKLOAD
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in self.rank_traces:
+            (folder / Path(name).name).write_bytes(content)
+        relative = folder.relative_to(recorder.folder.parent.parent).as_posix()  # reports/
+        label = f"{self.world.world_size} ranks ({self.world.backend})"
+        try:
+            summary = analyze_ranks(folder).to_json()
+        except Exception as exc:  # HTA is a reader of the traces, never a reason to fail
+            return ProfileEntry(label, DDP_RANKS_WORKLOAD, relative,
+                                error=f"HTA could not read the traces: {first_sentence(exc)}")
+        return ProfileEntry(label, DDP_RANKS_WORKLOAD, relative, summary)
 
     def record(self, entries: Sequence[RankEntry], **fields: Any) -> JobRecord:
         nodes = len({f.placement.node_rank for f in self.facts})

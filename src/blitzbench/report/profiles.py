@@ -7,9 +7,10 @@ from typing import Any
 
 from blitzbench.report.document import Block, Cell, Heading, LinkList, Paragraph, Table
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_ms, fmt_number
+from blitzbench.results.names import DDP_RANKS_WORKLOAD
 from blitzbench.results.records import ProfileEntry
 
-__all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row"]
+__all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row", "rank_trace_blocks"]
 
 PROFILE_HEADER = ("device", "workload", "CPU time/step", "GPU busy/step", "kernels/step",
                   "peak memory", "reading")  # trace folders are listed under the table
@@ -48,8 +49,11 @@ def profile_blocks(profiles: Sequence[ProfileEntry], link_prefix: str,
                    logdir: str = "reports/profiler") -> list[Block]:
     """The profiles section: the overview table, links to the traces, top operators.
     ``logdir`` is the profiler folder as the reader's shell would name it."""
+    ranks = [p for p in profiles if p.workload == DDP_RANKS_WORKLOAD]
+    profiles = [p for p in profiles if p.workload != DDP_RANKS_WORKLOAD]
     if not profiles:
-        return []
+        traces = rank_trace_blocks(ranks, link_prefix)
+        return [Heading(2, "Profiler captures", "profiles"), *traces] if traces else []
     rows = tuple(tuple(Cell(text, code=i in (0, 1)) for i, text in
                        enumerate(profile_row(p))) for p in profiles)
     blocks: list[Block] = [
@@ -68,7 +72,53 @@ def profile_blocks(profiles: Sequence[ProfileEntry], link_prefix: str,
     ]
     for entry in profiles:
         blocks.extend(_operator_blocks(entry))
+    return blocks + rank_trace_blocks(ranks, link_prefix)
+
+
+RANK_TRACE_HEADER = ("rank", "steps", "host time/step", "collectives (host)/step",
+                     "GPU compute", "GPU communication (capture)", "GPU idle",
+                     "comm/comp overlap")
+
+
+def rank_trace_blocks(entries: Sequence[ProfileEntry], link_prefix: str) -> list[Block]:
+    """A torchrun job's DDP step, one trace per rank, as HolisticTraceAnalysis read them:
+    per rank the temporal breakdown and the overlap of communication with computation,
+    the straggler, and what HTA could not say (a CPU-only trace has no GPU kernels)."""
+    blocks: list[Block] = []
+    for entry in entries:
+        summary = entry.summary
+        blocks.append(Heading(3, f"DDP step on {entry.device}: traces across ranks"))
+        if entry.error:
+            blocks.append(Paragraph(entry.error, "warn"))
+            continue
+        rows = tuple(tuple(Cell(text) for text in _rank_cells(row))
+                     for row in summary.get("ranks") or [])
+        version = summary.get("hta_version") or "?"
+        blocks.append(Table(RANK_TRACE_HEADER, rows, frozenset(range(1, 8)),
+                            f"HolisticTraceAnalysis {version}"))
+        straggler = summary.get("straggler")
+        if straggler:
+            blocks.append(Paragraph(f"Straggler: rank {straggler.get('rank')} "
+                                    f"({straggler.get('method')}): {straggler.get('reason')}"))
+        blocks += [Paragraph(str(note), "warn") for note in summary.get("notes") or []]
+        if entry.trace_dir:
+            blocks.append(LinkList(((f"{entry.device} trace folder",
+                                     f"{link_prefix}{entry.trace_dir}"),)))
     return blocks
+
+
+def _rank_cells(row: Mapping[str, Any]) -> tuple[str, ...]:
+    gpu = row.get("gpu") or {}
+    overlap = row.get("comm_comp_overlap_pct")
+
+    def pct(key: str) -> str:
+        return f"{gpu[key]:.1f}%" if gpu.get(key) is not None else MISSING
+
+    communication = (f"{fmt_ms(gpu['communication_us'] / 1000)}" if gpu else MISSING)
+    return (str(row.get("rank")), fmt_number(row.get("profiler_steps")),
+            fmt_ms(row.get("host_step_ms")), fmt_ms(row.get("host_collective_ms_per_step")),
+            pct("compute_pct"), communication, pct("idle_pct"),
+            f"{overlap:.1f}%" if overlap is not None else MISSING)
 
 
 def _operator_blocks(entry: ProfileEntry) -> list[Block]:

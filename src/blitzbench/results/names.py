@@ -121,3 +121,8 @@ __all__ += ["PEAK_FIELD"]
 #: measured only under torchrun, and never set rank against rank.
 WORLD_FAMILIES = frozenset({COLLECTIVES, DDP_STEP.split(".", 1)[0]})
 __all__ += ["WORLD_FAMILIES"]
+
+#: The profile entry of a torchrun job: one trace of the DDP step per rank, read by HTA
+#: (profiling/ranks.py); also its folder under the run's profiler folder.
+DDP_RANKS_WORKLOAD = "ddp_ranks"
+__all__ += ["DDP_RANKS_WORKLOAD"]
