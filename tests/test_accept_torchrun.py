@@ -143,10 +143,12 @@ def only_run(out: Path):
 
 def _verdict_agrees(code: int, results) -> None:
     """Exit 0 when accepted, 1 when rejected; on a shared 2-core machine a rank may truly
-    be slower than the other (a busy core), and then only the rank check rejects."""
+    be slower than the other (a busy core), or DDP scale worse while other jobs load the
+    cores: then only those speed rules reject (their bounds are benchmarks' business, not
+    this test's)."""
     assert code == (0 if results.acceptance.verdict == "ACCEPTED" else 1)
     failed = {f.rule for f in results.acceptance.findings if f.status == "FAIL"}
-    assert failed <= {"ranks-uniform"}
+    assert failed <= {"ranks-uniform", "ddp-scaling"}
 
 
 def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
