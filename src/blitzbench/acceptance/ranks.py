@@ -337,10 +337,10 @@ class Job:
         )
         from blitzbench.results.names import BATCH_PARAM, EAGER, LENET_STEP, VARIANT_PARAM
 
-        wanted = set(hooks.only(job_metric_prefixes(self.world.world_size), lambda p: p))
+        prefixes = job_metric_prefixes(self.world.world_size)
+        wanted = set(hooks.only(prefixes, lambda p: p))
         records = []
-        for batch, prefix in zip(JOB_BATCH_SIZES, job_metric_prefixes(
-                self.world.world_size), strict=True):
+        for batch, prefix in zip(JOB_BATCH_SIZES, prefixes, strict=True):
             if prefix not in wanted:
                 continue
             record = measure_ddp_step(self.world, data, StepTiming(batch))

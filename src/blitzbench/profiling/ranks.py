@@ -476,22 +476,19 @@ def profile_ddp_rank(world: Any, trace_dir: str,
 
 
 def _ddp_step(world: Any, batch_size: int) -> Callable[[], None]:
-    """The blitz's LeNet step under DDP. Each rank trains on its own synthetic batch
-    (seeded by rank), as data-parallel ranks do; DDP all-reduces the gradients during
-    backward, which puts the collectives in the trace. Reading the loss ends each step."""
+    """The blitz's LeNet step under DDP (distributed/ddp.py). Each rank trains on its own
+    synthetic batch (seeded by rank), as data-parallel ranks do; DDP all-reduces the
+    gradients during backward, which puts the collectives in the trace. Reading the loss
+    ends each step."""
     import torch
-    from torch.nn.parallel import DistributedDataParallel
     from torch.profiler import record_function
 
+    from blitzbench.distributed.ddp import ddp_train_step
     from blitzbench.profiling.capture import STEP_LABEL
-    from blitzbench.workloads.lenet import LeNet, make_train_step, synthetic_batch
+    from blitzbench.workloads.lenet import synthetic_batch
 
-    device = torch.device(world.device)
-    torch.manual_seed(0)  # the same initial weights on every rank, as DDP expects
-    ddp_ids = [device.index] if device.type == "cuda" else None
-    train = make_train_step(device, model=DistributedDataParallel(LeNet().to(device),
-                                                                  device_ids=ddp_ids))
-    images, labels = synthetic_batch(batch_size, device,
+    train = ddp_train_step(world)
+    images, labels = synthetic_batch(batch_size, torch.device(world.device),
                                      generator=torch.Generator().manual_seed(world.rank))
 
     def one_step() -> None:
