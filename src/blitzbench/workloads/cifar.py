@@ -16,6 +16,7 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "next_batch",
     "resolve_data_source",
     "stop_workers",
+    "synthetic_truth",
     "tutorial_split",
     "tutorial_transform",
     "unnormalize",
@@ -265,6 +267,41 @@ def write_synthetic_cifar10(root: Path, *, train_count: int = TRAIN_COUNT,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return root
+
+
+def synthetic_truth(wanted: dict[bool, Sequence[int]], *, seed: int = SYNTHETIC_SEED,
+                    train_count: int = TRAIN_COUNT, test_count: int = TEST_COUNT,
+                    ) -> dict[bool, tuple[np.ndarray, np.ndarray]]:
+    """What the synthetic set holds, regenerated without reading it: for each split in
+    ``wanted`` (True: train), the wanted images as ``CIFAR10.data`` holds them (N, 32, 32, 3
+    uint8) and every label of the split, in order.
+
+    It replays write_synthetic_cifar10's draws file by file (the noise of every earlier
+    file must be drawn to reach a later one: about 0.1 s per file of 10,000 images) and
+    computes the pixels of the wanted rows only, so the truth is independent of the files
+    and of torchvision's reader.
+    """
+    rng, patterns = np.random.default_rng(seed), _class_patterns()
+    splits = {True: np.array_split(np.arange(train_count), TRAIN_FILES),
+              False: [np.arange(test_count)]}
+    truth: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    for train in (True, False):
+        if not set(wanted) - set(truth):
+            break
+        asked = np.asarray(wanted.get(train, ()), dtype=np.int64)
+        images = np.empty((len(asked), *IMAGE_SHAPE), dtype=np.uint8)
+        labels = []
+        for file_rows in splits[train]:
+            file_labels = rng.integers(0, len(CLASSES), size=len(file_rows))
+            noise = rng.integers(0, 256, size=(len(file_rows), *IMAGE_SHAPE), dtype=np.uint8)
+            here = np.isin(asked, file_rows)
+            local = asked[here] - (file_rows[0] if len(file_rows) else 0)
+            pixels = (SIGNAL_WEIGHT * patterns[file_labels[local]]
+                      + (1 - SIGNAL_WEIGHT) * noise[local])
+            images[here] = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+            labels.append(file_labels)
+        truth[train] = (images.transpose(0, 2, 3, 1), np.concatenate(labels))
+    return {train: truth[train] for train in wanted}
 
 
 def _ensure_synthetic(root: Path) -> None:
