@@ -3,7 +3,9 @@
 A run folder is ``reports/runs/<UTC timestamp>-<host>-<suffix>/``; the random suffix keeps
 two runs started in the same second apart. Every file is written to a temporary name in
 the same folder and renamed into place, so a reader never sees half a file, whatever
-interrupts the writer.
+interrupts the writer. ``tempfile.mkstemp`` creates its file 0600; the file is given the
+mode ``open()`` would have given it (0666 less the umask) before the rename, so a colleague
+on the same host can read a run the umask lets them read.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from blitzbench.results.records import Environment, RunResults
 __all__ = [
     "RunRecorder",
     "create_run_folder",
+    "current_umask",
     "default_reports_dir",
     "latest_run",
     "write_bytes_atomic",
@@ -37,6 +40,16 @@ __all__ = [
 ]
 
 REPORTS_ENV = "BLITZBENCH_REPORTS"
+#: The mode open(2) asks for a new regular file; the umask then takes its bits away.
+FILE_MODE = 0o666
+
+
+def current_umask() -> int:
+    """The process umask. POSIX offers no way to read it without setting it, so it is set
+    and put back at once (the umask is per process; blitzbench writes from one thread)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def default_reports_dir() -> Path:
@@ -90,6 +103,7 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     except OSError as exc:
         raise _output_error(path.parent, exc) from None
     try:
+        os.fchmod(fd, FILE_MODE & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -1,17 +1,44 @@
-"""Benchmark records as report tables: one table per benchmark, median, IQR, rounds."""
+"""Benchmark records as report tables: one table per benchmark, median, IQR, rounds, and
+each rate a record carries in a column of its own with its unit.
+
+A rate (images/s, GB/s, TFLOP/s, fraction of peak) is what a reader compares, so it gets a
+named column rather than a ``key=value`` string; the peak's datasheet citation is the same
+for every row of a device, so it is said once under the table, not on every row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
-from blitzbench.report.formatting import MISSING, fmt_duration_s, fmt_params, fmt_value
+from blitzbench.report.formatting import (
+    MISSING,
+    fmt_duration_s,
+    fmt_fraction,
+    fmt_number,
+    fmt_params,
+    fmt_value,
+)
+from blitzbench.results.names import (
+    FIRST_BATCH_FIELD,
+    GB_FIELD,
+    PEAK_FIELD,
+    PEAK_FRACTION_FIELD,
+    RATE_FIELD,
+    TFLOP_FIELD,
+)
 from blitzbench.results.records import Measurement
 from blitzbench.results.stats import NOISY_IQR_FRACTION
 
-__all__ = ["BENCHMARK_HEADER", "benchmark_blocks"]
+__all__ = ["BENCHMARK_HEADER", "RATE_COLUMNS", "benchmark_blocks"]
 
-BENCHMARK_HEADER = ("device", "params", "median", "IQR", "rounds", "noisy", "extra")
+BENCHMARK_HEADER = ("device", "params", "median", "IQR", "rounds", "noisy")
+#: extra field -> column title (with its unit); shown when some row of the table has it.
+RATE_COLUMNS = {RATE_FIELD: "images/s", GB_FIELD: "GB/s", TFLOP_FIELD: "TFLOP/s",
+                PEAK_FRACTION_FIELD: "of peak", FIRST_BATCH_FIELD: "first batch"}
+#: fields that say how the case was run, not what it measured (kept in results.json).
+HIDDEN_FIELDS = frozenset({"calls_per_round", "seed", "torch_threads", "peak_gb_per_s",
+                           "peak_tflop_per_s", PEAK_FIELD})
 
 
 def benchmark_blocks(rows: Sequence[Measurement]) -> list[Block]:
@@ -25,21 +52,51 @@ def benchmark_blocks(rows: Sequence[Measurement]) -> list[Block]:
     ]
     for name, group in _grouped(rows).items():
         blocks.append(Heading(3, name))
-        blocks.append(Table(BENCHMARK_HEADER, tuple(_row_cells(r) for r in group),
-                            frozenset({2, 3, 4})))
+        blocks.append(_table(group))
     return blocks
 
 
-def _row_cells(row: Measurement) -> tuple[Cell, ...]:
-    extra = "; ".join(f"{k}={fmt_value(v)}" for k, v in row.extra.items()) or MISSING
+def _table(group: Sequence[Measurement]) -> Table:
+    rates = [f for f in RATE_COLUMNS if any(f in r.extra for r in group)]
+    other = any(_other(r) or not r.ok for r in group)
+    header = (*BENCHMARK_HEADER, *(RATE_COLUMNS[f] for f in rates),
+              *(("other",) if other else ()))
+    first = len(BENCHMARK_HEADER)
+    numeric = frozenset({2, 3, 4, *range(first, first + len(rates))})
+    rows = tuple(_row_cells(r, rates, other) for r in group)
+    return Table(header, rows, numeric, _peaks(group))
+
+
+def _row_cells(row: Measurement, rates: Sequence[str], other: bool) -> tuple[Cell, ...]:
+    head = (Cell(row.site, code=True), Cell(fmt_params(row.params)))
+    tail = (Cell(_other(row) or MISSING),) if other else ()
     if not row.ok:
-        return (Cell(row.site, code=True), Cell(fmt_params(row.params)),
-                Cell("error", "bad"), Cell(MISSING), Cell(str(row.rounds)), Cell(MISSING),
-                Cell(row.error or "no timed rounds", "bad"))
-    return (Cell(row.site, code=True), Cell(fmt_params(row.params)),
-            Cell(fmt_duration_s(row.median_s)), Cell(fmt_duration_s(row.iqr_s)),
+        return (*head, Cell("error", "bad"), Cell(MISSING), Cell(str(row.rounds)),
+                Cell(MISSING), *(Cell(MISSING) for _ in rates),
+                *((Cell(row.error or "no timed rounds", "bad"),) if other else ()))
+    return (*head, Cell(fmt_duration_s(row.median_s)), Cell(fmt_duration_s(row.iqr_s)),
             Cell(str(row.rounds)), Cell("noisy", "warn") if row.noisy else Cell("no", "muted"),
-            Cell(extra))
+            *(Cell(_rate(field, row.extra.get(field))) for field in rates), *tail)
+
+
+def _rate(field: str, value: object) -> str:
+    if field == PEAK_FRACTION_FIELD:
+        return fmt_fraction(value)
+    if field == FIRST_BATCH_FIELD:
+        return fmt_duration_s(value)
+    return fmt_number(value)
+
+
+def _other(row: Measurement) -> str:
+    return "; ".join(f"{k}={fmt_value(v)}" for k, v in row.extra.items()
+                     if k not in RATE_COLUMNS and k not in HIDDEN_FIELDS)
+
+
+def _peaks(group: Sequence[Measurement]) -> str:
+    """Each device's peak and its source, once."""
+    peaks = dict.fromkeys(f"{r.site}: {r.extra[PEAK_FIELD]}" for r in group
+                          if r.extra.get(PEAK_FIELD))
+    return "Peaks: " + "; ".join(peaks) if peaks else ""
 
 
 def _grouped(rows: Iterable[Measurement]) -> dict[str, list[Measurement]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["Block", "Cell", "Document", "Figure", "Heading", "LinkList", "Paragraph", "Table",
-           "Tone"]
+           "Tone", "Verdict"]
 
 #: a cell's tone colours it in HTML and is spelled out in Markdown only through its text.
 Tone = str  # "good", "bad", "warn", "muted" or ""
@@ -62,7 +62,18 @@ class LinkList:
     items: tuple[tuple[str, str], ...]
 
 
-Block = Heading | Paragraph | Table | Figure | LinkList
+@dataclass(frozen=True)
+class Verdict:
+    """The box a reader decides from: the verdict, its counts (``11 PASS, 7 SKIPPED``, as
+    the terminal prints them) and the run's facts (level, spec, wall time)."""
+
+    verdict: str
+    counts: str
+    facts: str
+    tone: Tone = ""
+
+
+Block = Heading | Paragraph | Table | Figure | LinkList | Verdict
 
 
 @dataclass(frozen=True)

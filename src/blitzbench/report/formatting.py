@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["fmt_bytes", "fmt_duration_s", "fmt_ms", "fmt_number", "fmt_params", "fmt_value",
-           "is_number"]
+__all__ = ["fmt_bytes", "fmt_duration_s", "fmt_fraction", "fmt_ms", "fmt_number",
+           "fmt_params", "fmt_value", "is_number"]
 
 BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 KIB = 1024
@@ -49,6 +49,19 @@ def fmt_duration_s(seconds: Any) -> str:
 
 def fmt_ms(milliseconds: Any) -> str:
     return fmt_duration_s(milliseconds / 1000.0) if is_number(milliseconds) else MISSING
+
+
+#: below this a fraction of peak reads as "< 0.1%" (a 5x3 add is launch time, not bandwidth)
+SMALLEST_FRACTION = 0.001
+
+
+def fmt_fraction(value: Any) -> str:
+    """A fraction of a peak as a percentage: 0.883 -> 88%, 0.0000076 -> < 0.1%."""
+    if not is_number(value):
+        return MISSING
+    if 0 < abs(value) < SMALLEST_FRACTION:
+        return f"< {SMALLEST_FRACTION:.1%}"
+    return f"{value:.0%}" if abs(value) >= 0.1 else f"{value:.1%}"
 
 
 def fmt_bytes(count: Any) -> str:

@@ -1,13 +1,16 @@
 """A :class:`~blitzbench.report.document.Document` as one self-contained HTML page.
 
-Self-contained: the style sheet is inline, there is no script, and images are PNG files
-referenced by relative paths beside the page. Opening it fetches nothing from a network.
+Self-contained, so the single file can be mailed or attached to a CI run: the style sheet
+is inline, there is no script, and each plot is embedded as a PNG data URI (the PNG files
+stay beside report.md, which links them). Opening it fetches nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+from pathlib import Path
 
 from blitzbench.report.document import (
     Block,
@@ -18,6 +21,7 @@ from blitzbench.report.document import (
     LinkList,
     Paragraph,
     Table,
+    Verdict,
 )
 
 __all__ = ["STYLE", "render_html"]
@@ -36,9 +40,8 @@ nav a { margin-right: 16px; }
 a { color: #0969da; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
        background: #f6f8fa; padding: 1px 4px; border-radius: 4px; overflow-wrap: anywhere; }
-td code { white-space: nowrap; }
 .scroll { overflow-x: auto; margin: 8px 0 16px; }
-table { border-collapse: collapse; font-size: 13px; }
+table { border-collapse: collapse; font-size: 13px; max-width: 100%; }
 caption { text-align: left; color: #57606a; padding: 4px 0; font-style: italic; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-align: left; }
 th { background: #f6f8fa; position: sticky; top: 0; }
@@ -57,13 +60,25 @@ p.good { background: #dafbe1; border: 1px solid #4ac26b; border-radius: 6px;
 figure { margin: 16px 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; }
 figcaption { color: #57606a; font-size: 13px; }
+.verdict { border: 2px solid #d0d7de; border-radius: 8px; padding: 12px 16px; margin: 8px 0;
+           font-size: 17px; }
+.verdict.good { background: #dafbe1; border-color: #4ac26b; color: #1f2328; }
+.verdict.bad { background: #ffebe9; border-color: #ff8182; color: #1f2328; }
+.verdict strong { font-size: 22px; margin-right: 12px; }
+.verdict .facts { display: block; color: #57606a; font-size: 14px; }
+@media (max-width: 900px) { main { padding: 12px; } th, td { padding: 3px 4px; } }
 """
 
 INLINE_CODE = re.compile(r"`([^`]+)`")
+#: a long id (``tensor_ops.add_out[scale=memory,size=2^28].gb_per_s``) may break after
+#: these, never inside a word.
+BREAK_AFTER = re.compile(r"([.,\[\]=/])")
 
 
-def render_html(doc: Document) -> str:
-    body = "\n".join(_block(b) for b in doc.blocks)
+def render_html(doc: Document, folder: Path | None = None) -> str:
+    """The page; each figure is read from ``folder`` (the report's folder) and embedded,
+    or referenced by its relative path when there is no folder."""
+    body = "\n".join(_block(b, folder) for b in doc.blocks)
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{html.escape(doc.title)}</title>\n<style>{STYLE}</style>\n</head>\n"
@@ -78,7 +93,7 @@ def _nav(doc: Document) -> str:
     return f"<nav>{' '.join(links)}</nav>" if links else ""
 
 
-def _block(block: Block) -> str:
+def _block(block: Block, folder: Path | None = None) -> str:
     if isinstance(block, Heading):
         anchor = f' id="{html.escape(block.anchor)}"' if block.anchor else ""
         return f"<h{block.level}{anchor}>{html.escape(block.text)}</h{block.level}>"
@@ -87,8 +102,13 @@ def _block(block: Block) -> str:
         return f"<p{tone}>{_inline(block.text)}</p>"
     if isinstance(block, Table):
         return _table(block)
+    if isinstance(block, Verdict):
+        return (f'<div class="verdict {block.tone}" id="verdict"><strong>'
+                f'{html.escape(block.verdict)}</strong><span class="counts">'
+                f'{html.escape(block.counts)}</span><span class="facts">'
+                f"{_inline(block.facts)}</span></div>")
     if isinstance(block, Figure):
-        src = html.escape(block.path)
+        src = _image_source(block.path, folder)
         return (f'<figure><img src="{src}" alt="{html.escape(block.caption)}">'
                 f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
     if isinstance(block, LinkList):
@@ -96,6 +116,14 @@ def _block(block: Block) -> str:
                         f"<code>{html.escape(href)}</code></li>" for text, href in block.items)
         return f"<ul>{items}</ul>"
     raise TypeError(f"unknown block {block!r}")
+
+
+def _image_source(path: str, folder: Path | None) -> str:
+    """A data URI holding the PNG (the page travels alone), or the relative path."""
+    if folder is None:
+        return html.escape(path)
+    encoded = base64.b64encode((folder / path).read_bytes()).decode("ascii")
+    return f"data:image/png;base64,{encoded}"
 
 
 def _table(table: Table) -> str:
@@ -111,7 +139,9 @@ def _cell(cell: Cell, numeric: bool) -> str:
     classes = " ".join(c for c in (cell.tone, "num" if numeric else "") if c)
     attr = f' class="{classes}"' if classes else ""
     text = html.escape(cell.text)
-    return f"<td{attr}>{f'<code>{text}</code>' if cell.code and text else text}</td>"
+    if cell.code and text:
+        text = "<code>" + BREAK_AFTER.sub(r"\1<wbr>", text) + "</code>"
+    return f"<td{attr}>{text}</td>"
 
 
 def _inline(text: str) -> str:

@@ -11,6 +11,7 @@ from blitzbench.report.document import (
     LinkList,
     Paragraph,
     Table,
+    Verdict,
 )
 
 __all__ = ["render_markdown"]
@@ -35,6 +36,9 @@ def _block(block: Block) -> str:
         return f"![{block.caption}]({block.path})\n\n_{block.caption}_"
     if isinstance(block, LinkList):
         return "\n".join(f"- [{text}]({href})" for text, href in block.items)
+    if isinstance(block, Verdict):
+        facts = f" ({block.facts})" if block.facts else ""
+        return f"> **Verdict: {block.verdict}**: {block.counts}{facts}"
     raise TypeError(f"unknown block {block!r}")
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from blitzbench.report.document import Block, Cell, Heading, LinkList, Paragraph, Table
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_ms, fmt_number
+from blitzbench.report.locations import Place
 from blitzbench.results.names import DDP_RANKS_WORKLOAD
 from blitzbench.results.records import ProfileEntry
 
@@ -45,14 +47,14 @@ def reading(summary: Mapping[str, Any]) -> str:
     return MISSING
 
 
-def profile_blocks(profiles: Sequence[ProfileEntry], link_prefix: str,
-                   logdir: str = "reports/profiler") -> list[Block]:
-    """The profiles section: the overview table, links to the traces, top operators.
-    ``logdir`` is the profiler folder as the reader's shell would name it."""
+def profile_blocks(profiles: Sequence[ProfileEntry], place: Place | None = None) -> list[Block]:
+    """The profiles section: the overview table, links to the trace folders found on disk
+    (relative to the run folder), top operators."""
+    place = place or Place()
     ranks = [p for p in profiles if p.workload == DDP_RANKS_WORKLOAD]
     profiles = [p for p in profiles if p.workload != DDP_RANKS_WORKLOAD]
     if not profiles:
-        traces = rank_trace_blocks(ranks, link_prefix)
+        traces = rank_trace_blocks(ranks, place)
         return [Heading(2, "Profiler captures", "profiles"), *traces] if traces else []
     rows = tuple(tuple(Cell(text, code=i in (0, 1)) for i, text in
                        enumerate(profile_row(p))) for p in profiles)
@@ -63,16 +65,35 @@ def profile_blocks(profiles: Sequence[ProfileEntry], link_prefix: str,
                   "GPU waits for the host (launch-bound). Times include the profiler's own "
                   "overhead (shapes and memory are recorded): read the benchmarks for speed."),
         Table(PROFILE_HEADER, rows, frozenset({2, 3, 4})),
-        Paragraph(f"Open the traces with `tensorboard --logdir {logdir}` (PyTorch Profiler "
-                  f"tab, from `pip install blitzbench[tensorboard]`), or load a "
-                  f"`.pt.trace.json` file into Perfetto (ui.perfetto.dev) or "
-                  f"chrome://tracing: they are Chrome-trace JSON."),
-        LinkList(tuple((f"{p.device} {p.workload} trace folder",
-                        f"{link_prefix}{p.trace_dir}") for p in profiles if p.trace_dir)),
+        *_trace_blocks(profiles, place),
     ]
     for entry in profiles:
         blocks.extend(_operator_blocks(entry))
-    return blocks + rank_trace_blocks(ranks, link_prefix)
+    return blocks + rank_trace_blocks(ranks, place)
+
+
+def _trace_blocks(profiles: Sequence[ProfileEntry], place: Place) -> list[Block]:
+    """Links to the trace folders that are on disk, the TensorBoard command for their
+    folder, and a line naming each trace that was not kept with this copy of the run."""
+    found = [(p, place.trace_href(p.trace_dir, p)) for p in profiles if p.trace_dir]
+    kept = [(p, href) for p, href in found if href]
+    missing = [p for p, href in found if not href]
+    blocks: list[Block] = []
+    if kept:
+        logdir = posixpath.commonpath([posixpath.dirname(href) for _, href in kept]) or "."
+        blocks += [Paragraph(f"From this report's folder, open the traces with `tensorboard "
+                             f"--logdir {logdir}` (PyTorch Profiler tab, from `pip install "
+                             f"blitzbench[tensorboard]`), or load a `.pt.trace.json` file into "
+                             f"Perfetto (ui.perfetto.dev) or chrome://tracing: they are "
+                             f"Chrome-trace JSON."),
+                   LinkList(tuple((f"{p.device} {p.workload} trace folder", href)
+                                  for p, href in kept))]
+    if missing:
+        names = ", ".join(f"{p.device} {p.workload} (written to `{p.trace_dir}`)"
+                          for p in missing)
+        blocks.append(Paragraph(f"Not kept with this copy of the run, so not linked: the "
+                                f"trace of {names}.", "muted"))
+    return blocks
 
 
 RANK_TRACE_HEADER = ("rank", "steps", "host time/step", "collectives (host)/step",
@@ -80,10 +101,12 @@ RANK_TRACE_HEADER = ("rank", "steps", "host time/step", "collectives (host)/step
                      "comm/comp overlap")
 
 
-def rank_trace_blocks(entries: Sequence[ProfileEntry], link_prefix: str) -> list[Block]:
+def rank_trace_blocks(entries: Sequence[ProfileEntry], place: Place | None = None
+                      ) -> list[Block]:
     """A torchrun job's DDP step, one trace per rank, as HolisticTraceAnalysis read them:
     per rank the temporal breakdown and the overlap of communication with computation,
     the straggler, and what HTA could not say (a CPU-only trace has no GPU kernels)."""
+    place = place or Place()
     blocks: list[Block] = []
     for entry in entries:
         summary = entry.summary
@@ -101,9 +124,9 @@ def rank_trace_blocks(entries: Sequence[ProfileEntry], link_prefix: str) -> list
             blocks.append(Paragraph(f"Straggler: rank {straggler.get('rank')} "
                                     f"({straggler.get('method')}): {straggler.get('reason')}"))
         blocks += [Paragraph(str(note), "warn") for note in summary.get("notes") or []]
-        if entry.trace_dir:
-            blocks.append(LinkList(((f"{entry.device} trace folder",
-                                     f"{link_prefix}{entry.trace_dir}"),)))
+        href = place.trace_href(entry.trace_dir)
+        if href:
+            blocks.append(LinkList(((f"{entry.device} trace folder", href),)))
     return blocks
 
 

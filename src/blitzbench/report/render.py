@@ -1,15 +1,16 @@
 """Render report.md and a self-contained report.html for a run folder.
 
-The plots are PNG files in the run folder's plots/ beside the reports; the HTML page
-needs nothing else.
+The plots are PNG files in the run folder's plots/ beside the reports (report.md links
+them); report.html embeds them and needs nothing else. Links are resolved against the
+files on disk where the run folder is now, wherever it was measured.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from blitzbench.results.names import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER, PROFILER_FOLDER
+from blitzbench.report.locations import Place
+from blitzbench.results.names import HTML_FILE, MARKDOWN_FILE, PLOTS_FOLDER
 from blitzbench.results.reader import read_run
 from blitzbench.runs import write_text_atomic
 
@@ -31,14 +32,7 @@ def render_run(folder: Path) -> tuple[Path, Path]:
     folder = stored.folder
     figures = render_plots(stored.results.benchmarks, folder / PLOTS_FOLDER,
                            prefix=f"{PLOTS_FOLDER}/")
-    logdir = str(folder.parent.parent / PROFILER_FOLDER)
-    doc = build_document(stored.results, figures, _reports_link_prefix(folder), logdir)
+    doc = build_document(stored.results, figures, Place(folder))
     markdown = write_text_atomic(folder / MARKDOWN_FILE, render_markdown(doc))
-    page = write_text_atomic(folder / HTML_FILE, render_html(doc))
+    page = write_text_atomic(folder / HTML_FILE, render_html(doc, folder))
     return markdown, page
-
-
-def _reports_link_prefix(folder: Path) -> str:
-    """Profiler trace folders are stored relative to the reports folder, two levels above a
-    run folder (<reports>/runs/<run-id>/)."""
-    return os.path.relpath(folder.resolve().parent.parent, folder.resolve()) + "/"

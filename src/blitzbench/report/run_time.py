@@ -34,10 +34,11 @@ class FamilyTime:
 
 
 def run_time_blocks(results: RunResults) -> list[Block]:
-    """The section, or nothing when the run recorded no per-case wall times."""
+    """The section; without per-case wall times (runs before they were kept) it says so,
+    with the run's own wall time where recorded, rather than vanishing."""
     records = timed_records(results)
     if not records:
-        return []
+        return _untimed_blocks(results) if results.benchmarks else []
     families = family_times(records)
     total = sum(f.wall_s for f in families)
     family_rows = tuple((Cell(f.family, code=True), Cell(f.device), Cell(str(f.cases)),
@@ -52,6 +53,19 @@ def run_time_blocks(results: RunResults) -> list[Block]:
                   frozenset({2, 3, 4})),
             Table(("slowest case", "device", "params", "wall", "rounds"), slow_rows,
                   frozenset({3, 4}))]
+
+
+def _untimed_blocks(results: RunResults) -> list[Block]:
+    acceptance = results.acceptance
+    whole = ""
+    if acceptance is not None and acceptance.wall_s is not None:
+        steps = [f"{name} {fmt_duration_s(acceptance.step_s[name])}" for name in STEP_ORDER
+                 if name in acceptance.step_s]
+        whole = f" The run took {fmt_duration_s(acceptance.wall_s)} ({', '.join(steps)})."
+    return [Heading(2, "Where the time went", "run-time"),
+            Paragraph("This run's results.json keeps no wall time per benchmark case (it was "
+                      "written before blitzbench recorded `wall_s`), so the split by family "
+                      f"and the slowest cases cannot be shown.{whole}", "muted")]
 
 
 def timed_records(results: RunResults) -> list[Measurement]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,8 +17,10 @@ from blitzbench.report.document import (
     Heading,
     Paragraph,
     Table,
+    Verdict,
 )
-from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_value
+from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_duration_s, fmt_value
+from blitzbench.report.locations import Place
 from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.ranks import rank_blocks
@@ -25,7 +28,8 @@ from blitzbench.report.run_time import run_time_blocks
 from blitzbench.results.names import COLLECTIVES
 from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
-__all__ = ["STATUS_TONES", "VERDICT_TONES", "build_document"]
+__all__ = ["ACCEPTANCE_HEADER", "STATUS_TONES", "VERDICT_TONES", "bound_text",
+           "build_document"]
 
 VERDICT_TONES = {"HOLDS": "good", "CONDITIONAL": "info", "OUTDATED": "info", "FAILS": "bad",
                  "SKIPPED": "muted"}
@@ -37,14 +41,18 @@ ENVIRONMENT_FIELDS = (("host", "host"), ("cpu", "CPU"), ("cpu_count", "CPU cores
                       ("torch_threads", "torch threads"), ("torch_cuda_build", "CUDA build"),
                       ("cudnn", "cuDNN"), ("tf32_matmul", "TF32 matmul"),
                       ("tf32_cudnn", "TF32 cuDNN"))
-ACCEPTANCE_HEADER = ("rule", "metric", "device", "bound", "measured", "status", "detail")
+#: status first: at 800 px the verdict of each rule stays in view (issue 12).
+ACCEPTANCE_HEADER = ("status", "rule", "device", "measured", "bound", "metric", "detail")
+#: acceptance/rules.py's Status enum order, as the terminal counts.
+STATUS_ORDER = ("PASS", "FAIL", "MISSING", "NOISY", "SKIPPED")
 
 
 def build_document(results: RunResults, figures: Sequence[Figure],
-                   link_prefix: str, logdir: str = "reports/profiler") -> Document:
+                   place: Place | None = None) -> Document:
     """Every section that has data, in the order a reader wants them: the verdict first,
     then where the run happened (a torchrun job's ranks, the environment), then the
-    evidence, last what the run cost in time."""
+    evidence, last what the run cost in time. Paths and links are resolved at ``place``."""
+    place = place or Place()
     rows = results.benchmarks
     evidence: list[Block] = [*_claim_blocks(results.claims)]
     if figures:
@@ -52,14 +60,14 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     evidence += loop_bound_blocks(rows)
     evidence += benchmark_blocks([r for r in rows if r.family != COLLECTIVES])
     evidence += collectives_blocks(rows)  # nccl-tests' own columns, not the generic table
-    evidence += profile_blocks(results.profiles, link_prefix, logdir)
+    evidence += profile_blocks(results.profiles, place)
     evidence += run_time_blocks(results)
-    verdict = _acceptance_blocks(results.acceptance)
+    verdict = _acceptance_blocks(results.acceptance, place)
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
                                   "acceptance verdict.", "warn"))
     blocks = [*_status_blocks(results), *verdict, *rank_blocks(results.job),
-              *_environment_blocks(results), *evidence]
+              *_environment_blocks(results, place), *evidence]
     title = f"blitzbench {results.command or '?'}: {results.run_id}"
     subtitle = (f"blitzbench {results.blitzbench or '?'}, started "
                 f"{results.started or MISSING}, finished {results.finished or MISSING}")
@@ -76,32 +84,55 @@ def _status_blocks(results: RunResults) -> list[Block]:
     return []
 
 
-def _acceptance_blocks(acceptance: AcceptanceRecord | None) -> list[Block]:
+def _acceptance_blocks(acceptance: AcceptanceRecord | None, place: Place) -> list[Block]:
     if acceptance is None:
         return []
-    verdict = acceptance.verdict
-    facts = ", ".join(f"{k} {getattr(acceptance, k)}" for k in ("level", "spec", "baseline")
-                      if getattr(acceptance, k))
+    facts = [f"level {acceptance.level}"] if acceptance.level else []
+    if acceptance.spec:
+        facts.append(f"spec {place.show(acceptance.spec)}")
+    if acceptance.baseline:
+        facts.append(f"baseline {place.show(acceptance.baseline)}")
+    if acceptance.wall_s is not None:
+        facts.append(f"the run took {fmt_duration_s(acceptance.wall_s)}")
     rows = tuple(_rule_cells(r) for r in acceptance.findings)
     return [Heading(2, "Acceptance verdict", "acceptance"),
-            Paragraph(f"Verdict: {verdict}" + (f" ({facts})" if facts else ""),
-                      STATUS_TONES.get(verdict, "")),
-            Table(ACCEPTANCE_HEADER, rows, frozenset({4}))]
+            Verdict(acceptance.verdict, acceptance.counts or _counts(acceptance.findings),
+                    "; ".join(facts), STATUS_TONES.get(acceptance.verdict, "")),
+            Table(ACCEPTANCE_HEADER, rows, frozenset({3}))]
+
+
+def _counts(findings: Sequence[Finding]) -> str:
+    """``11 PASS, 7 SKIPPED`` as the terminal prints it, for records that did not keep it."""
+    found = Counter(f.status for f in findings)
+    return ", ".join(f"{found[s]} {s}" for s in STATUS_ORDER if found[s])
+
+
+def bound_text(rule: Finding) -> str:
+    """The bound as the terminal words it (acceptance/spec.py ``Rule.describe_bound``), for
+    records written before ``bound_text`` was kept: ``as expected``, ``>= 0.85 of peak``,
+    ``<= 15% slower than baseline``, ``>= 20 GB/s``."""
+    if rule.bound_text:
+        return rule.bound_text
+    bound = fmt_value(rule.bound)
+    if rule.bound_kind == "peak_fraction":
+        return f"{rule.op} {bound} of peak"
+    if rule.bound_kind == "baseline":
+        return f"{rule.op} {bound}% slower than baseline"
+    if rule.op == "==" and rule.metric.startswith("claims."):
+        return "as expected" if rule.bound == 1 else "not as expected"
+    return f"{rule.op} {bound}{' ' + rule.unit if rule.unit else ''}".strip()
 
 
 def _rule_cells(rule: Finding) -> tuple[Cell, ...]:
-    bound = rule.bound_text or f"{rule.op} {fmt_value(rule.bound)}".strip()
-    if not rule.bound_text and rule.bound_kind:
-        bound += f" ({rule.bound_kind})"
     measured = rule.shown or fmt_value(rule.measured)
     if not rule.shown and rule.unit and rule.measured is not None:
         measured += f" {rule.unit}"
-    return (Cell(rule.rule, code=True), Cell(rule.metric, code=True), Cell(rule.device),
-            Cell(bound), Cell(measured), Cell(rule.status, STATUS_TONES.get(rule.status, "")),
-            Cell(rule.detail))
+    return (Cell(rule.status, STATUS_TONES.get(rule.status, "")), Cell(rule.rule, code=True),
+            Cell(rule.device), Cell(measured), Cell(bound_text(rule)),
+            Cell(rule.metric, code=True), Cell(rule.detail))
 
 
-def _environment_blocks(results: RunResults) -> list[Block]:
+def _environment_blocks(results: RunResults, place: Place) -> list[Block]:
     env = results.environment.facts
     rows = [(Cell(label), Cell(_fact(env.get(key)))) for key, label in ENVIRONMENT_FIELDS
             if key in env]
@@ -110,7 +141,7 @@ def _environment_blocks(results: RunResults) -> list[Block]:
             rows.append((Cell(f"GPU {gpu.get('index', '?')}"), Cell(_gpu_text(gpu))))
     if not env.get("gpus"):
         rows.append((Cell("GPUs"), Cell("none found", "muted")))
-    return [Heading(2, "Environment", "environment"), Paragraph(_data_text(results)),
+    return [Heading(2, "Environment", "environment"), Paragraph(_data_text(results, place)),
             Table(("fact", "value"), tuple(rows))]
 
 
@@ -127,14 +158,14 @@ def _gpu_text(gpu: Mapping[str, Any]) -> str:
             f"driver {gpu.get('driver') or '?'}")
 
 
-def _data_text(results: RunResults) -> str:
+def _data_text(results: RunResults, place: Place) -> str:
     source = results.data_source
     if source is None:
         return "Data set: none recorded for this run."
     if source.get("kind") == "synthetic":
         return (f"Data set: synthetic CIFAR-10 in the real on-disk format (not the real "
-                f"images), at `{source.get('root')}`.")
-    return f"Data set: real CIFAR-10 at `{source.get('root')}`."
+                f"images), at `{place.show(source.get('root'))}` on the measuring machine.")
+    return f"Data set: real CIFAR-10 at `{place.show(source.get('root'))}`."
 
 
 def _claim_blocks(cells: Sequence[ClaimCell]) -> list[Block]:
