@@ -144,11 +144,29 @@ def test_benchmark_tables_show_median_iqr_rounds_noisy_and_errors() -> None:
     rows = _fake_measurements()
     tables = [b for b in benchmark_blocks(rows) if isinstance(b, Table)]
     assert next(t.header for t in tables) == ("device", "params", "median", "IQR", "rounds",
-                                              "noisy", "extra")
+                                              "noisy", "images/s")
     texts = [[c.text for c in row] for t in tables for row in t.rows]
     assert any(r[5] == "noisy" for r in texts) and any(r[5] == "no" for r in texts)
-    assert any(r[2] == "error" and "out of memory" in r[6] for r in texts)
+    assert any(r[2] == "error" and "out of memory" in r[-1] for r in texts)
     assert sum(len(t.rows) for t in tables) == len(rows)
+
+
+def test_rates_have_their_own_columns_and_the_peak_is_cited_once() -> None:
+    """Issue 12: rates sat in a raw key=value column, every CUDA row repeated the
+    datasheet citation, one cell read fraction_of_peak=0.00000762."""
+    peak = "4.8 TB/s, NVIDIA H200 datasheet (fake citation)"
+    rows = [Measurement("tensor_ops.add_out", "cuda:0", {"size": size}, (t, t, t),
+                        {"gb_per_s": gb, "fraction_of_peak": fraction, "peak": peak,
+                         "calls_per_round": 7})
+            for size, t, gb, fraction in (("5x3", 1e-5, 0.0366, 7.62e-6),
+                                          ("2^28", 1e-3, 4259.0, 0.887))]
+    (table,) = [b for b in benchmark_blocks(rows) if isinstance(b, Table)]
+    assert table.header[-2:] == ("GB/s", "of peak")
+    assert [[c.text for c in row][-2:] for row in table.rows] == [["0.0366", "< 0.1%"],
+                                                                  ["4259", "89%"]]
+    texts = " ".join(c.text for row in table.rows for c in row[2:])  # past device, params
+    assert "=" not in texts and peak not in texts
+    assert table.caption.count(peak) == 1
 
 
 def test_run_time_adds_up_per_family_and_names_the_slowest_cases(tmp_path: Path) -> None:
@@ -167,11 +185,16 @@ def test_run_time_adds_up_per_family_and_names_the_slowest_cases(tmp_path: Path)
     assert isinstance(slowest, Table) and len(slowest.rows) == 5
 
 
-def test_run_time_section_is_absent_without_wall_times(tmp_path: Path) -> None:
+def test_run_time_section_says_why_it_is_empty_without_wall_times(tmp_path: Path) -> None:
+    """Issue 12: the reference report lost "Where the time went" without a word of why."""
     results = _fake_results(tmp_path)
     results["benchmarks"] = [{k: v for k, v in r.items() if k != "wall_s"}
                              for r in results["benchmarks"]]
-    assert run_time_blocks(RunResults.from_json(results)) == []
+    heading, why = run_time_blocks(RunResults.from_json(results))
+    assert isinstance(heading, Heading) and heading.text == "Where the time went"
+    assert isinstance(why, Paragraph) and "no wall time per benchmark case" in why.text
+    assert "The run took 400 s (claims 20 s, benchmarks 360 s" in why.text
+    assert run_time_blocks(RunResults.from_json({**results, "benchmarks": []})) == []
 
 
 # --- plots --------------------------------------------------------------------------------
@@ -183,9 +206,10 @@ def test_each_plot_draws_its_records_and_skips_when_absent() -> None:
     assert loader is not None
     (ax,) = loader.axes
     assert sorted(line.get_label() for line in ax.get_legend().get_lines()) == [
-        "batch 4", "batch 64"]
+        "cpu, batch 4", "cpu, batch 64"]
     forward, step = lenet_rate_plot(rows).axes  # one panel per benchmark, in name order
-    assert (forward.get_title(), step.get_title()) == ("lenet.forward", "lenet.train_step")
+    assert forward.get_title().startswith("lenet.forward")
+    assert step.get_title().startswith("lenet.train_step")
     assert step.get_xscale() == "log" and step.get_yscale() == "log"
     assert len(step.get_legend().get_lines()) == 3  # cpu eager, cuda eager, cuda graph
     assert len(forward.get_legend().get_lines()) == 1
@@ -235,8 +259,10 @@ def test_html_is_self_contained_and_its_images_exist(rendered: Path) -> None:
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) == 4
     for ref in LOCAL_REF.findall(page):
-        assert (rendered / ref).exists(), f"{ref} is referenced but missing"
-    assert all(ref.startswith(f"{PLOTS_FOLDER}/") for ref in images)
+        assert ref.startswith("data:") or (rendered / ref).exists(), f"{ref} is missing"
+    assert all(ref.startswith("data:image/png;base64,") for ref in images)
+    markdown = (rendered / MARKDOWN_FILE).read_text()
+    assert len(re.findall(rf"\]\({PLOTS_FOLDER}/\w+\.png\)", markdown)) == 4
 
 
 def test_a_run_without_benchmarks_has_no_plots(tmp_path: Path) -> None:
@@ -300,7 +326,7 @@ def test_traces_across_ranks_show_hta_per_rank_the_straggler_and_the_notes():
     entry = ProfileEntry("2 ranks (nccl)", "ddp_ranks", "runs/x/profiler/ddp_ranks",
                          ProfileEntry.from_json({"device": "d", "workload": "w",
                                                  "summary": summary}).summary)
-    blocks = profile_blocks([entry], "../../")
+    blocks = profile_blocks([entry])
     (table,) = [b for b in blocks if isinstance(b, Table)]
     assert [row[0].text for row in table.rows] == ["0", "1"]
     assert [c.text for c in table.rows[0]][4:] == ["4.1%", "120 µs", "95.9%", "31.5%"]

@@ -113,7 +113,7 @@ def bound_text(rule: Finding) -> str:
     ``<= 15% slower than baseline``, ``>= 20 GB/s``."""
     if rule.bound_text:
         return rule.bound_text
-    bound = fmt_value(rule.bound)
+    bound = f"{rule.bound:g}" if rule.bound is not None else MISSING  # as spec.py's _fmt
     if rule.bound_kind == "peak_fraction":
         return f"{rule.op} {bound} of peak"
     if rule.bound_kind == "baseline":
