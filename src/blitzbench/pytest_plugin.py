@@ -31,10 +31,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--data-root", default=None, metavar="DIR",
                     help="folder holding cifar-10-batches-py/ (default: synthetic CIFAR-10 "
                          "in the real on-disk format)")
+    group.addoption("--blitz-depth", default=None, choices=("quick", "full"),
+                    help="example budget of the claims judged as properties: quick (default) "
+                         "or full (10x; sets BLITZBENCH_DEPTH, as accept --level full may)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CELLS] = []
+    depth = config.getoption("--blitz-depth", None)
+    if depth:  # read by blitzbench.claims.properties (kept light: no torch here)
+        import os
+
+        os.environ["BLITZBENCH_DEPTH"] = depth
 
 
 def selected_devices(config: pytest.Config) -> list[torch.device]:

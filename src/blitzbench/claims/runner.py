@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from blitzbench.claims.faults import JudgeError, raised_by_library, where_raised
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
 from blitzbench.devices import cuda_available, device_label, parse_devices, planned_devices
 from blitzbench.errors import BlitzError
@@ -27,8 +28,17 @@ class MatrixCell:
 
     @property
     def passed(self) -> bool:
-        """A skip is neither a pass nor a failure; everything else must match."""
+        """A skip is neither a pass nor a failure; everything else must match. ERROR (the
+        judge could not judge) is never a pass."""
+        if self.outcome.verdict is Verdict.ERROR:
+            return False
         return self.outcome.verdict in (self.claim.expected, Verdict.SKIPPED)
+
+    @property
+    def coverage(self) -> str:
+        """The input space covered (``add_ in place: 240 inputs over ...``), or ""."""
+        inputs = self.claim.inputs
+        return inputs.coverage(self.outcome.inputs_tried) if inputs is not None else ""
 
     def record(self) -> ClaimCell:
         """The cell as results.json stores it, with the claim's own description."""
@@ -37,7 +47,8 @@ class MatrixCell:
                          expected=self.claim.expected.value, passed=self.passed,
                          summary=self.outcome.summary, evidence=dict(self.outcome.evidence),
                          section=self.claim.section, statement=self.claim.statement,
-                         where=self.claim.where, scope=self.claim.scope.value)
+                         where=self.claim.where, scope=self.claim.scope.value,
+                         coverage=self.coverage)
 
 
 def applies(claim: Claim, device: torch.device) -> bool:
@@ -49,9 +60,10 @@ def evaluate(claim: Claim, device: torch.device, data: DataSource,
              seed: int = DEFAULT_SEED) -> Outcome:
     """Judge one claim on one device.
 
-    An unexpected exception inside a judge is a FAILS verdict carrying the exception: a
-    PyTorch release that removes an API must turn the check red, not crash the matrix.
-    User errors (a corrupt --data-root) propagate so the CLI can report them.
+    An exception escaping a judge never crashes the matrix. Raised by torch, torchvision or
+    numpy (a PyTorch release that removed an API) it is FAILS carrying the exception; raised
+    by the judge's own code it is ERROR with the input (claims/faults.py). User errors (a
+    corrupt --data-root) propagate so the CLI can report them.
     """
     if device.type == "cuda" and not cuda_available():
         return Outcome(Verdict.SKIPPED, "no CUDA device: torch.cuda.is_available() is False",
@@ -61,9 +73,23 @@ def evaluate(claim: Claim, device: torch.device, data: DataSource,
         return claim.judge(ClaimContext(device=device, data=data, seed=seed))
     except BlitzError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # every escape becomes a verdict or an ERROR
+        return escaped(exc)
+
+
+def escaped(exc: Exception) -> Outcome:
+    """The outcome of an exception that escaped a judge: FAILS when the library raised it,
+    ERROR (never a pass) when the judge itself broke, with the input it broke on."""
+    evidence = {"exception": type(exc).__name__, "message": str(exc)[:1000],
+                "raised_at": where_raised(exc.cause if isinstance(exc, JudgeError) else exc)}
+    if isinstance(exc, JudgeError):
+        evidence["input"] = exc.example
+        return Outcome(Verdict.ERROR, str(exc)[:300], evidence)
+    if raised_by_library(exc):
         return Outcome(Verdict.FAILS, f"judge raised {type(exc).__name__}: {exc}"[:300],
-                       {"exception": type(exc).__name__, "message": str(exc)[:1000]})
+                       evidence)
+    return Outcome(Verdict.ERROR, f"the judge itself broke ({type(exc).__name__} at "
+                                  f"{evidence['raised_at']}): {exc}"[:300], evidence)
 
 
 def iter_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],

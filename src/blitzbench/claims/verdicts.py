@@ -6,7 +6,7 @@ from typing import Any
 
 from blitzbench.claims.model import Outcome, Verdict
 
-__all__ = ["conditional", "fails", "holds", "judged", "outdated", "skipped"]
+__all__ = ["conditional", "error", "fails", "holds", "judged", "outdated", "skipped"]
 
 
 def holds(summary: str, **evidence: Any) -> Outcome:
@@ -27,6 +27,11 @@ def outdated(summary: str, **evidence: Any) -> Outcome:
 
 def skipped(summary: str, **evidence: Any) -> Outcome:
     return Outcome(Verdict.SKIPPED, summary, evidence)
+
+
+def error(summary: str, **evidence: Any) -> Outcome:
+    """The judge could not judge (it broke, or its statistics cannot decide): never a pass."""
+    return Outcome(Verdict.ERROR, summary, evidence)
 
 
 def judged(ok: bool, verdict_if_ok: Verdict, summary: str, **evidence: Any) -> Outcome:

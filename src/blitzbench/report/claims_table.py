@@ -22,7 +22,8 @@ def by_claim(cells: Sequence[ClaimCell]) -> tuple[list[str], dict[str, dict[str,
 
 
 def matrix_lines(cells: Sequence[ClaimCell]) -> list[str]:
-    """Plain lines, one per (claim, device), for the pytest summary."""
+    """Plain lines, one per (claim, device), for the pytest summary; an ERROR (the judge
+    broke, not a verdict) shows as ``ERROR (expected ...)`` since it never passes."""
     width = max(len(c.claim) for c in cells)
     return [f"{c.claim:<{width}}  {c.device:<7} {c.mark:<26} {c.summary[:SUMMARY_WIDTH]}"
             for c in cells]
@@ -36,6 +37,7 @@ def matrix_markdown(cells: Sequence[ClaimCell]) -> str:
     for claim_id, by_device in rows.items():
         first = next(iter(by_device.values()))
         verdicts = " | ".join(by_device[d].mark if d in by_device else "n/a" for d in devices)
-        evidence = first.summary.replace("|", "\\|")
+        covered = f" (covered: {first.coverage})" if first.coverage else ""
+        evidence = (first.summary + covered).replace("|", "\\|")
         lines.append(f"| `{claim_id}` | {first.expected} | {verdicts} | {evidence} |")
     return "\n".join(lines)

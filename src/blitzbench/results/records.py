@@ -57,7 +57,7 @@ FORMAT_VERSION = 2
 OLDEST_FORMAT_VERSION = 1
 #: Per-round times a record may hold: the runner stops at 10,000 rounds (timing/loop.py).
 MAX_ROUNDS_STORED = 100_000
-CLAIM_VERDICTS = ("HOLDS", "CONDITIONAL", "OUTDATED", "FAILS", "SKIPPED")
+CLAIM_VERDICTS = ("HOLDS", "CONDITIONAL", "OUTDATED", "FAILS", "SKIPPED", "ERROR")
 FINDING_STATUSES = ("PASS", "FAIL", "NOISY", "SKIPPED", "MISSING")
 
 
@@ -297,9 +297,10 @@ class ClaimCell:
     where: str = ""
     scope: str = ""
     placement: Placement | None = None
+    coverage: str = ""  # the input space judged: "add_ in place: 240 inputs over ..."
 
     KEYS = ("id", "claim", "device", "verdict", "expected", "passed", "summary", "evidence",
-            "section", "statement", "where", "scope", *Placement.KEYS)
+            "section", "statement", "where", "scope", "coverage", *Placement.KEYS)
 
     @property
     def site(self) -> str:
@@ -322,6 +323,7 @@ class ClaimCell:
                 "claim": self.claim, "device": self.device, "passed": self.passed,
                 "verdict": self.verdict, "summary": self.summary,
                 "evidence": dict(self.evidence),
+                **({"coverage": self.coverage} if self.coverage else {}),
                 **(self.placement.to_json() if self.placement else {})}
 
     @classmethod
@@ -330,14 +332,17 @@ class ClaimCell:
         _keys(data, cls.KEYS, where)
         claim = _text(data, "claim", where) if "claim" in data else _text(data, "id", where)
         verdict = _choice(data, "verdict", CLAIM_VERDICTS, where)
+        passed = _flag(data, "passed", where)
+        if passed and verdict == "ERROR":
+            raise _fail(f"{where}.passed", "an ERROR verdict (the judge broke) is never passed")
         return cls(claim=claim, device=_text(data, "device", where), verdict=verdict,
                    expected=_choice(data, "expected", CLAIM_VERDICTS, where),
-                   passed=_flag(data, "passed", where),
+                   passed=passed,
                    summary=_text(data, "summary", where, empty=True),
                    evidence=dict(_object(data.get("evidence") or {}, f"{where}.evidence")),
                    placement=Placement.read(data, where),
                    **{k: _text(data, k, where, required=False, empty=True) or ""
-                      for k in ("section", "statement", "where", "scope")})
+                      for k in ("section", "statement", "where", "scope", "coverage")})
 
 
 @dataclass(frozen=True)
