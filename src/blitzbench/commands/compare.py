@@ -6,8 +6,9 @@ judged on its repeats (or its per-round times): the ratio B/A with a confidence 
 read against a threshold (results/compare.py says how and why). The intervals are
 simultaneous: each figure's confidence is Bonferroni-corrected so that the chance of any
 false FASTER or SLOWER among all the figures compared stays at 5%. Runs from
-different hardware or torch are refused unless --force. Exit 0: nothing SLOWER;
-1: some figure SLOWER; 2: a usage error or a missing or malformed run folder.
+different hardware or torch are refused unless --force. ``--html`` also writes the
+comparison as a page (report/comparison.py renders these same rows). Exit 0: nothing
+SLOWER; 1: some figure SLOWER; 2: a usage error or a missing or malformed run folder.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from blitzbench.results.reader import StoredRun
     from blitzbench.results.records import Measurement
 
-__all__ = ["Row", "add_arguments", "compare_runs", "run"]
+__all__ = ["Row", "add_arguments", "checked_rows", "compare_runs", "default_page", "run",
+           "write_page"]
 
 Row = tuple["Measurement", "Measurement", "Comparison"]
 
@@ -48,28 +50,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--all", action="store_true",
                         help="list every figure, not only those that are not SAME")
+    parser.add_argument("--html", nargs="?", const=PAGE_IN_B, default=None, type=Path,
+                        metavar="FILE", help="also write the comparison as a self-contained "
+                        "page (default: compare-<RUN_A>.html in RUN_B)")
+
+
+#: --html without a file: the page goes into run B's folder
+PAGE_IN_B = Path()
 
 
 def run(args: argparse.Namespace) -> int:
     from blitzbench.results.reader import read_run
 
     run_a, run_b = read_run(args.run_a, "run A"), read_run(args.run_b, "run B")
-    problems = run_b.results.environment.differences(
-        run_a.results.environment, here=f"in B ({run_b.name})", there=f"in A ({run_a.name})")
-    if problems and not args.force:
-        raise UsageError(f"{run_a.folder} and {run_b.folder} were measured on different "
-                         f"hardware or torch ({'; '.join(problems)}): pass --force to "
-                         f"compare anyway")
-    rows = compare_runs(run_a, run_b, args.threshold / 100)
-    if not rows:
-        raise UsageError(f"{run_a.folder} and {run_b.folder} share no measured benchmark "
-                         f"case: nothing to compare (compare two runs of `blitzbench accept`)")
+    rows, problems = checked_rows(run_a, run_b, args.threshold / 100, force=args.force)
+    if args.html is not None:
+        page = default_page(run_a, run_b) if args.html == PAGE_IN_B else args.html
+        print(f"compare: page {write_page(page, run_a, run_b, rows, problems)}",
+              file=sys.stderr)
     if args.format == "json":
         print(json.dumps(_json(run_a, run_b, rows, problems), indent=2))
     else:
         _print(run_a, run_b, rows, problems, show_all=args.all)
     slower = any(c.verdict is Verdict.SLOWER for _, _, c in rows)
     return EXIT_FAILED if slower else EXIT_OK
+
+
+def checked_rows(run_a: StoredRun, run_b: StoredRun, threshold: float, *,
+                 force: bool) -> tuple[list[Row], list[str]]:
+    """The compared figures and the environments' differences; a UsageError when the runs
+    come from different hardware or torch (unless ``force``) or share no case."""
+    problems = run_b.results.environment.differences(
+        run_a.results.environment, here=f"in B ({run_b.name})", there=f"in A ({run_a.name})")
+    if problems and not force:
+        raise UsageError(f"{run_a.folder} and {run_b.folder} were measured on different "
+                         f"hardware or torch ({'; '.join(problems)}): pass --force to "
+                         f"compare anyway")
+    rows = compare_runs(run_a, run_b, threshold)
+    if not rows:
+        raise UsageError(f"{run_a.folder} and {run_b.folder} share no measured benchmark "
+                         f"case: nothing to compare (compare two runs of `blitzbench accept`)")
+    return rows, problems
+
+
+def default_page(run_a: StoredRun, run_b: StoredRun) -> Path:
+    """``<RUN_B>/compare-<RUN_A name>.html``."""
+    return run_b.folder / f"compare-{run_a.name}.html"
+
+
+def write_page(path: Path, run_a: StoredRun, run_b: StoredRun, rows: list[Row],
+               problems: list[str]) -> Path:
+    """The comparison page, rendering exactly these rows (matplotlib: loaded here)."""
+    from blitzbench.report.comparison import render_comparison
+
+    return render_comparison(Path(path), run_a.name, run_b.name, rows, counts(rows), problems)
 
 
 def compare_runs(run_a: StoredRun, run_b: StoredRun, threshold: float) -> list[Row]:
@@ -130,5 +164,6 @@ def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[s
 
 
 def _styled(verdict: Verdict) -> str:
-    style = {Verdict.SLOWER: "bold red", Verdict.FASTER: "green", Verdict.NOISY: "yellow"}
-    return f"[{style.get(verdict, 'dim')}]{verdict.value}[/]"
+    from blitzbench.report.tones import COMPARE_TONES, style_of
+
+    return f"[{style_of(verdict.value, COMPARE_TONES)}]{verdict.value}[/]"

@@ -25,16 +25,13 @@ from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.ranks import rank_blocks
 from blitzbench.report.run_time import run_time_blocks
+from blitzbench.report.tones import STATUS_TONES, VERDICT_TONES
 from blitzbench.results.names import COLLECTIVES
 from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
 __all__ = ["ACCEPTANCE_HEADER", "STATUS_TONES", "VERDICT_TONES", "bound_text",
            "build_document"]
 
-VERDICT_TONES = {"HOLDS": "good", "CONDITIONAL": "info", "OUTDATED": "info", "FAILS": "bad",
-                 "SKIPPED": "muted"}
-STATUS_TONES = {"PASS": "good", "FAIL": "bad", "NOISY": "warn", "SKIPPED": "muted",
-                "MISSING": "bad", "ACCEPTED": "good", "REJECTED": "bad"}
 ENVIRONMENT_FIELDS = (("host", "host"), ("cpu", "CPU"), ("cpu_count", "CPU cores"),
                       ("platform", "platform"), ("python", "Python"), ("torch", "torch"),
                       ("torchvision", "torchvision"), ("numpy", "numpy"),
