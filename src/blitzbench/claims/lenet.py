@@ -10,15 +10,26 @@ judged in the data section.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from blitzbench.claims.data import data_label
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
+from blitzbench.claims.lenet_layers import (
+    BATCH_SIZES,
+    LAYERS,
+    SIDES,
+    LayerCase,
+    LayerJudge,
+    layer_cases,
+)
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
+from blitzbench.claims.properties import run_property
 from blitzbench.claims.verdicts import judged
 from blitzbench.workloads.cifar import (
     NORMALIZE_MEAN,
@@ -47,6 +58,9 @@ LAYER_SHAPES = {
     "fc1": ((400,), (120,)), "fc2": ((120,), (84,)), "fc3": ((84,), (10,)),
 }
 FORWARD_BATCHES = (1, 4, 64)
+LAYER_EXAMPLES = 25  # generated inputs at the quick depth; each checks all nine layers
+BATCH_SIZES_RANGE = (f"{BATCH_SIZES[0]}..{BATCH_SIZES[1]}",)
+SIDES_RANGE = (f"{SIDES[0]}..{SIDES[1]} (non-square too; 32x32 for the whole forward)",)
 NUM_CLASSES = 10
 CHANCE = 1 / NUM_CLASSES
 
@@ -96,29 +110,48 @@ def _layer_shapes(model: nn.Module, images: torch.Tensor) -> dict[str, tuple]:
     return seen
 
 
+def _shapes_and_count(ctx: ClaimContext, model: nn.Module) -> dict[str, Any]:
+    """What the network's structure is: outputs per batch size, layer shapes, parameters."""
+    generator = torch.Generator().manual_seed(ctx.seed)
+    outputs = {}
+    for n in FORWARD_BATCHES:
+        images = (torch.rand(n, 3, 32, 32, generator=generator) * 2 - 1).to(ctx.device)
+        outputs[n] = tuple(model(images).shape)
+    return {"outputs": outputs, "layers": _layer_shapes(model, images),
+            "shapes": {name: tuple(p.shape) for name, p in model.named_parameters()},
+            "count": parameter_count(model)}
+
+
+def _tf32_convolutions(device: torch.device) -> bool:
+    """True where convolutions may round to TF32 (cuDNN's default on CUDA)."""
+    return device.type == "cuda" and torch.backends.cudnn.allow_tf32
+
+
 def judge_architecture(ctx: ClaimContext) -> Outcome:
     torch.manual_seed(ctx.seed)
     model = LeNet().to(ctx.device).eval()
-    generator = torch.Generator().manual_seed(ctx.seed)
-    outputs = {}
+    layer_judge = LayerJudge(model, ctx.device, _tf32_convolutions(ctx.device))
     with torch.no_grad(), _single_thread(ctx.device):
-        for n in FORWARD_BATCHES:
-            images = (torch.rand(n, 3, 32, 32, generator=generator) * 2 - 1).to(ctx.device)
-            outputs[n] = tuple(model(images).shape)
-        layers = _layer_shapes(model, images)
-    shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
-    count = parameter_count(model)
-    ok = (all(outputs[n] == (n, NUM_CLASSES) for n in FORWARD_BATCHES)
-          and count == PARAMETER_COUNT and shapes == PARAMETER_SHAPES
-          and layers == LAYER_SHAPES)
-    return judged(ok, Verdict.HOLDS,
-                  f"(N,3,32,32) -> {sorted(set(o[1:] for o in outputs.values()))[0]} per "
-                  f"image for N in {FORWARD_BATCHES}; {count:,} parameters; layer shapes as "
-                  f"the tutorial's: {layers == LAYER_SHAPES}",
-                  output_shapes={str(n): list(s) for n, s in outputs.items()},
-                  parameters=count, expected_parameters=PARAMETER_COUNT,
-                  parameter_shapes={k: list(v) for k, v in shapes.items()},
-                  layer_shapes={k: [list(i), list(o)] for k, (i, o) in layers.items()})
+        seen = _shapes_and_count(ctx, model)
+        run = run_property(layer_cases(), layer_judge, LAYER_EXAMPLES, LayerCase.describe)
+    outputs, layers = seen["outputs"], seen["layers"]
+    outputs_ok = all(outputs[n] == (n, NUM_CLASSES) for n in FORWARD_BATCHES)
+    structure_ok = (outputs_ok and seen["count"] == PARAMETER_COUNT
+                    and seen["shapes"] == PARAMETER_SHAPES and layers == LAYER_SHAPES)
+    behaviour = (f"each layer equals its definition on {run.tried} generated inputs"
+                 if run.held else f"{run.problem} on {run.counterexample}")
+    outcome = judged(structure_ok and run.held, Verdict.HOLDS,
+                     f"(N,3,32,32) -> (N,10) for N in {FORWARD_BATCHES}: {outputs_ok}; "
+                     f"{seen['count']:,} parameters; layer shapes as the tutorial's: "
+                     f"{layers == LAYER_SHAPES}; {behaviour}",
+                     output_shapes={str(n): list(s) for n, s in outputs.items()},
+                     parameters=seen["count"], expected_parameters=PARAMETER_COUNT,
+                     parameter_shapes={k: list(v) for k, v in seen["shapes"].items()},
+                     layer_shapes={k: [list(i), list(o)] for k, (i, o) in layers.items()},
+                     inputs_tried=run.tried, smallest_failing_input=run.counterexample,
+                     problem=run.problem or None, tolerance=layer_judge.atol,
+                     worst_error_per_layer={k: f"{v:.1e}" for k, v in layer_judge.worst.items()})
+    return dataclasses.replace(outcome, inputs_tried=run.tried)
 
 
 def as_tutorial_tensors(pixels: np.ndarray) -> torch.Tensor:
@@ -193,13 +226,19 @@ def judge_learns(ctx: ClaimContext) -> Outcome:
                               "min_accuracy": MIN_ACCURACY})
 
 
+LAYER_SPACE = InputSpace(
+    "LeNet's layers against their definitions", dtypes=("float32",),
+    examples=LAYER_EXAMPLES,
+    facets=(("layers", LAYERS), ("batch sizes", BATCH_SIZES_RANGE),
+            ("image sides", SIDES_RANGE), ("values", ("continuous", "ties and zeros"))))
+
 CLAIMS: tuple[Claim, ...] = (
     Claim("lenet.architecture", SECTION,
           "The tutorial's LeNet (conv 3->6 5x5, max-pool 2, conv 6->16 5x5, max-pool 2, "
           "fully connected 400->120->84->10) maps a batch of 3x32x32 images to 10 scores "
           "per image and has 62,006 parameters.",
           f"{WHERE}: the LeNet figure and the network the tutorial goes on to define",
-          Verdict.HOLDS, judge_architecture),
+          Verdict.HOLDS, judge_architecture, inputs=LAYER_SPACE),
     Claim("lenet.learns", SECTION,
           "A short SGD run with cross-entropy loss on CIFAR-10 lowers LeNet's loss and "
           "classifies held-out images better than chance.",
