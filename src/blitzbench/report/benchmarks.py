@@ -50,6 +50,8 @@ def benchmark_blocks(rows: Sequence[Measurement]) -> list[Block]:
         Paragraph(f"Median and inter-quartile range (IQR) over the rounds; a figure is "
                   f"flagged noisy when IQR/median is above {NOISY_IQR_FRACTION:.0%}."),
     ]
+    peaks = _peaks(rows)
+    blocks += [Paragraph(peaks, "muted")] if peaks else []
     for name, group in _grouped(rows).items():
         blocks.append(Heading(3, name))
         blocks.append(_table(group))
@@ -64,7 +66,7 @@ def _table(group: Sequence[Measurement]) -> Table:
     first = len(BENCHMARK_HEADER)
     numeric = frozenset({2, 3, 4, *range(first, first + len(rates))})
     rows = tuple(_row_cells(r, rates, other) for r in group)
-    return Table(header, rows, numeric, _peaks(group))
+    return Table(header, rows, numeric)
 
 
 def _row_cells(row: Measurement, rates: Sequence[str], other: bool) -> tuple[Cell, ...]:
@@ -92,11 +94,11 @@ def _other(row: Measurement) -> str:
                      if k not in RATE_COLUMNS and k not in HIDDEN_FIELDS)
 
 
-def _peaks(group: Sequence[Measurement]) -> str:
-    """Each device's peak and its source, once."""
-    peaks = dict.fromkeys(f"{r.site}: {r.extra[PEAK_FIELD]}" for r in group
+def _peaks(rows: Sequence[Measurement]) -> str:
+    """Each device's peak and its source, once ("of peak" columns divide by these)."""
+    peaks = dict.fromkeys(f"{r.site}: {r.extra[PEAK_FIELD]}" for r in rows
                           if r.extra.get(PEAK_FIELD))
-    return "Peaks: " + "; ".join(peaks) if peaks else ""
+    return "Peaks (the \"of peak\" columns): " + "; ".join(peaks) + "." if peaks else ""
 
 
 def _grouped(rows: Iterable[Measurement]) -> dict[str, list[Measurement]]:

@@ -40,6 +40,7 @@ nav a { margin-right: 16px; }
 a { color: #0969da; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
        background: #f6f8fa; padding: 1px 4px; border-radius: 4px; overflow-wrap: anywhere; }
+td code { overflow-wrap: normal; }
 .scroll { overflow-x: auto; margin: 8px 0 16px; }
 table { border-collapse: collapse; font-size: 13px; max-width: 100%; }
 caption { text-align: left; color: #57606a; padding: 4px 0; font-style: italic; }

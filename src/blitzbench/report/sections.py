@@ -95,7 +95,7 @@ def _acceptance_blocks(acceptance: AcceptanceRecord | None, place: Place) -> lis
     return [Heading(2, "Acceptance verdict", "acceptance"),
             Verdict(acceptance.verdict, acceptance.counts or _counts(acceptance.findings),
                     "; ".join(facts), STATUS_TONES.get(acceptance.verdict, "")),
-            Table(ACCEPTANCE_HEADER, rows, frozenset({3}))]
+            Table(ACCEPTANCE_HEADER, rows)]
 
 
 def _counts(findings: Sequence[Finding]) -> str:
