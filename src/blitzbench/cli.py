@@ -38,6 +38,10 @@ COMMANDS = {
               "judge the same figures from several nodes against each other"),
     "compare": ("blitzbench.commands.compare",
                 "compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY"),
+    "tutorial": ("blitzbench.commands.tutorial",
+                 "run a tutorial's own code blocks and judge each against what it shows"),
+    "drift": ("blitzbench.commands.drift",
+              "merge release run folders: where claim and block verdicts change"),
 }
 
 

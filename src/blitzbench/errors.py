@@ -11,8 +11,15 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "BlitzError",
+    "BlockCrashedError",
+    "BlockFailedError",
+    "BlockInputError",
+    "BlockOutsideWriteError",
+    "BlockTimeoutError",
     "DataError",
     "DeviceError",
+    "NotATutorialError",
+    "NotebookFormatError",
     "OutputError",
     "RankFailedError",
     "ResultsFormatError",
@@ -79,3 +86,47 @@ class RankFailedError(BlitzError):
     folder is kept, marked incomplete, naming the rank (a failed run, hence exit 1)."""
 
     exit_code = EXIT_FAILED
+
+
+class NotATutorialError(BlitzError):
+    """``blitzbench tutorial PATH``: the path does not exist, or holds no code block in any
+    format blitzbench reads (Markdown post, sphinx-gallery .py, .ipynb)."""
+
+    exit_code = 20
+
+
+class NotebookFormatError(BlitzError):
+    """An .ipynb that is not valid JSON or not an nbformat 4 notebook."""
+
+    exit_code = 21
+
+
+class BlockFailedError(BlitzError):
+    """A tutorial block raised (or printed something else than the tutorial shows): the
+    run's table is printed, the blocks after a failing one are reported NOT RUN."""
+
+    exit_code = EXIT_FAILED
+
+
+class BlockTimeoutError(BlockFailedError):
+    """A tutorial block ran past its time limit and its worker was killed."""
+
+    exit_code = 22
+
+
+class BlockCrashedError(BlockFailedError):
+    """A tutorial block ended its own process (os._exit, a signal, a segfault)."""
+
+    exit_code = 23
+
+
+class BlockInputError(BlockFailedError):
+    """A tutorial block called input(); its stdin is closed."""
+
+    exit_code = 24
+
+
+class BlockOutsideWriteError(BlockFailedError):
+    """A tutorial block wrote (or removed) a file outside its temporary working folder."""
+
+    exit_code = 25

@@ -1,0 +1,100 @@
+"""The parent's handle on one worker process: start it, send a block, wait for the answer
+within a time limit, and kill it (with everything it started) on a timeout, a death or
+Ctrl-C, so nothing is orphaned.
+
+The worker runs in its own session and process group (``start_new_session``), so the
+group, DataLoader workers included, is killed with one ``killpg``; a terminal's Ctrl-C
+reaches only the parent, which then kills the group on its way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BlockTimedOut", "WorkerDied", "WorkerProcess"]
+
+STARTUP_TIMEOUT_S = 60.0  # the worker imports only the standard library before "ready"
+DEATH_WAIT_S = 5.0  # a process whose pipe closed has exited or is about to
+READ_CHUNK = 1 << 16
+
+
+class BlockTimedOut(Exception):
+    """The worker did not answer within the time limit (it has been killed)."""
+
+
+class WorkerDied(Exception):
+    """The worker's answer pipe closed: the process ended (the message says how)."""
+
+
+class WorkerProcess:
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        command_read, self._command_write = os.pipe()
+        self._reply_read, reply_write = os.pipe()
+        self._log = open(workdir / ".worker.log", "ab")  # noqa: SIM115 (closed in close())
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "blitzbench.tutorial.worker", str(command_read),
+             str(reply_write)], pass_fds=(command_read, reply_write),
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, cwd=workdir,
+            env=env, start_new_session=True)
+        os.close(command_read)
+        os.close(reply_write)
+        self._buffer = b""
+        self._closed = False
+        self.read_reply(STARTUP_TIMEOUT_S)
+
+    def send(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Run one block; its reply, or BlockTimedOut / WorkerDied (worker then killed)."""
+        try:
+            os.write(self._command_write, (json.dumps(message) + "\n").encode("utf-8"))
+        except BrokenPipeError:
+            raise WorkerDied(self._death()) from None
+        return self.read_reply(timeout_s)
+
+    def read_reply(self, timeout_s: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                raise BlockTimedOut(f"timed out after {timeout_s:g} s (the time limit; "
+                                    f"the worker was killed)")
+            ready, _, _ = select.select([self._reply_read], [], [], remaining)
+            if ready:
+                chunk = os.read(self._reply_read, READ_CHUNK)
+                if not chunk:
+                    raise WorkerDied(self._death())
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _death(self) -> str:
+        try:
+            code = self._process.wait(DEATH_WAIT_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.close()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else "?"
+            return f"crashed: its process was killed by signal {-code} ({name})"
+        return f"crashed: its process exited with status {code} in the middle of the block"
+
+    def close(self) -> None:
+        """Kill the worker's whole process group and release the pipes (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        for fd in (self._command_write, self._reply_read):
+            os.close(fd)
+        self._log.close()

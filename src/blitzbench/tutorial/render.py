@@ -1,0 +1,109 @@
+"""Tables a person reads: a tutorial run's per-block verdicts, and the drift across
+releases, for the terminal (rich) and for Markdown (the README, a report).
+
+Markdown escapes ``|`` so a detail quoting code cannot break a row; the terminal colours
+passing verdicts green, OUTPUT DIFFERS yellow, FAILS red, and leaves NOT RUN dim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from blitzbench.results.drift import DriftTable
+from blitzbench.results.tutorial import (
+    FAILS,
+    NOT_RUN,
+    OUTPUT_DIFFERS,
+    TutorialRun,
+    verdict_counts,
+)
+
+__all__ = ["drift_markdown", "print_drift", "print_runs", "runs_markdown"]
+
+STYLES = {FAILS: "bold red", OUTPUT_DIFFERS: "yellow", NOT_RUN: "dim"}
+PASS_STYLE = "green"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _summary(run: TutorialRun) -> str:
+    if run.skipped:
+        return f"{run.device}: skipped: {run.skipped}"
+    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(run.blocks).items())
+    return f"{run.device}: {len(run.blocks)} blocks in {run.seconds:.1f} s: {counts}"
+
+
+def runs_markdown(runs: Sequence[TutorialRun]) -> str:
+    """One table per device: block, source line, verdict, seconds, detail."""
+    lines: list[str] = []
+    for run in runs:
+        lines += [f"**{_cell(run.path)}**: {_cell(_summary(run))}", ""]
+        if run.skipped:
+            continue
+        lines += ["| block | line | verdict | s | detail |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {b.index} | {b.line} | {b.verdict} | {b.seconds:.2f} | "
+                  f"{_cell(b.detail)} |" for b in run.blocks]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_runs(runs: Sequence[TutorialRun], console: Console | None = None) -> None:
+    console = console or Console()
+    for run in runs:
+        if run.skipped:
+            console.print(f"[dim]{escape(_summary(run))}[/]")
+            continue
+        table = Table(title=escape(f"{run.path} on {run.device}"))
+        for column in ("block", "line", "verdict", "s", "detail"):
+            table.add_column(column, overflow="fold", no_wrap=column == "verdict")
+        for b in run.blocks:
+            style = STYLES.get(b.verdict, PASS_STYLE)
+            table.add_row(str(b.index), str(b.line), f"[{style}]{b.verdict}[/]",
+                          f"{b.seconds:.2f}", escape(b.detail))
+        console.print(table)
+        console.print(escape(_summary(run)))
+
+
+def _drift_rows(table: DriftTable) -> list[list[str]]:
+    rows = []
+    for key in table.rows:
+        cells = []
+        for release in table.releases:
+            cell = table.cell(key, release)
+            cells.append("—" if cell is None else
+                         f"**{cell.verdict}** (was {cell.previous})" if cell.changed
+                         else cell.verdict)
+        rows.append([key, *cells])
+    return rows
+
+
+def drift_markdown(table: DriftTable) -> str:
+    """Release x claim and release x block, a changed verdict in bold with the one before."""
+    head = ["row", *table.releases]
+    lines = [f"| {' | '.join(head)} |", f"|{' --- |' * len(head)}"]
+    lines += [f"| {' | '.join(_cell(c) for c in row)} |" for row in _drift_rows(table)]
+    changes = table.changes
+    lines += ["", f"{len(changes)} verdict change(s) between consecutive releases"
+              + (": " + "; ".join(changes) if changes else "")]
+    return "\n".join(lines)
+
+
+def print_drift(table: DriftTable, console: Console | None = None) -> None:
+    console = console or Console()
+    grid = Table(title="blitzbench drift: verdicts across releases")
+    grid.add_column("row", no_wrap=True)
+    for release in table.releases:
+        grid.add_column(escape(release), overflow="fold")
+    for row in _drift_rows(table):
+        grid.add_row(escape(row[0]), *(f"[bold yellow]{escape(c)}[/]" if c.startswith("**")
+                                       else escape(c) for c in row[1:]))
+    console.print(grid)
+    console.print(f"{len(table.changes)} verdict change(s) between consecutive releases")
+    for change in table.changes:
+        console.print(f"  {escape(change)}")
