@@ -34,8 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"runs"},
     "acceptance": {"devices", "seeding", "runs", "timing", "workloads", "claims",
                    "profiling", "distributed"},
+    "tutorial": {"devices", "seeding", "workloads", "runs"},
 }
-TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin"}
+TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "tutorial_plugin"}
 HEAVY = ("torch", "torchvision")
 
 
