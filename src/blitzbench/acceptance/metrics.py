@@ -71,6 +71,7 @@ __all__ = [
     "higher_is_better",
     "known_benchmark_fields",
     "measurement_metric",
+    "metric_listing",
     "metric_prefix",
     "planned_metric_keys",
 ]
@@ -123,6 +124,30 @@ BENCHMARK_FIELDS: dict[str, tuple[str, ...]] = {
        for op in COLLECTIVE_OPS},
     DDP_STEP: (RATE_PER_RANK_FIELD, RATE_TOTAL_FIELD, SCALING_EFFICIENCY_FIELD),
 }
+#: What each field measures, for ``accept --list-metrics``.
+FIELD_DESCRIPTIONS = {
+    MEDIAN_FIELD: "median time per call", RATE_FIELD: "images per second",
+    GB_FIELD: "bytes moved per second (1e9 B/s)", TFLOP_FIELD: "1e12 FLOP per second",
+    FIRST_BATCH_FIELD: "time until the first batch arrives",
+    ALGBW_FIELD: "algorithm bandwidth (nccl-tests' algbw)",
+    BUSBW_FIELD: "bus bandwidth (nccl-tests' busbw)",
+    WRONG_FIELD: "wrong elements summed over ranks (nccl-tests' #wrong)",
+    RATE_PER_RANK_FIELD: "images per second on each rank",
+    RATE_TOTAL_FIELD: "images per second of all ranks together",
+    SCALING_EFFICIENCY_FIELD: "weak-scaling efficiency against one rank's own step",
+}
+#: The figures that are not ``<benchmark>[...].<field>``: unit and meaning.
+DERIVED_DESCRIPTIONS = {
+    CLAIMS_ALL: ("1/0", "1 when every claim's verdict on the device is the expected one"),
+    "claims": ("1/0", "1 when the claim's observed verdict is the expected one"),
+    LENET_SPEEDUP: ("x", "CUDA over CPU images/s of the eager LeNet training step"),
+    LENET_CROSSOVER: ("batch size", "smallest measured batch from which CUDA stays faster"),
+    LOADER_EFFICIENCY: ("of linear", "DataLoader images/s at the best worker count over "
+                                     "1 worker, divided by that count"),
+}
+WILDCARD_HINT = ("# a spec's metric may use * as a wildcard: each group's first line is a "
+                 "pattern that matches every name under it (for example "
+                 "lenet.train_step[*].images_per_s)")
 HIGHER_IS_BETTER_FIELDS = frozenset({"speedup", "efficiency"})
 LENET_PREFIXES = (LENET_SPEEDUP, LENET_CROSSOVER)
 
@@ -191,6 +216,38 @@ def higher_is_better(field: str) -> bool:
     if field in HIGHER_IS_BETTER_FIELDS or field.endswith("_per_s"):
         return True
     return not field.endswith("_s")
+
+
+def metric_listing(names: Iterable[str]) -> list[str]:
+    """``accept --list-metrics``: a wildcard hint, then per group a pattern line with its
+    unit and meaning and the names it matches, indented."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names):
+        groups.setdefault(_pattern(name), []).append(name)
+    lines = [WILDCARD_HINT]
+    for pattern, members in groups.items():
+        unit, meaning = _described(pattern)
+        lines.append(f"{pattern}  [{unit or 'no unit'}]  {meaning} ({len(members)} "
+                     f"name{'s' if len(members) > 1 else ''})")
+        lines += [f"    {name}" for name in members if name != pattern]
+    return lines
+
+
+def _pattern(name: str) -> str:
+    """``lenet.train_step[batch_size=4,variant=eager].images_per_s`` ->
+    ``lenet.train_step[*].images_per_s``; ``claims.<id>`` -> ``claims.*``."""
+    if name.startswith("claims.") and name != CLAIMS_ALL:
+        return "claims.*"
+    head, bracket, rest = name.partition("[")
+    return f"{head}[*]{rest.partition(']')[2]}" if bracket else name
+
+
+def _described(pattern: str) -> tuple[str, str]:
+    key = "claims" if pattern == "claims.*" else pattern.partition("[")[0]
+    if key in DERIVED_DESCRIPTIONS:
+        return DERIVED_DESCRIPTIONS[key]
+    field = pattern.rpartition(".")[2]
+    return field_unit(field), FIELD_DESCRIPTIONS.get(field, field)
 
 
 def known_benchmark_fields(benchmark: str) -> tuple[str, ...]:

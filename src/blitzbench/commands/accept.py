@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-baseline", action="store_true",
                         help="store this run as a baseline under <reports>/baselines/")
     parser.add_argument("--list-metrics", action="store_true",
-                        help="print every metric name a spec may use, then exit")
+                        help="print every metric name a spec may use, grouped under the "
+                             "wildcard pattern that matches them, with unit and meaning")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_TIMEOUT_S,
                         metavar="S",
                         help="under torchrun: seconds a collective may wait, and a silent "
@@ -111,7 +112,9 @@ def _inputs(args: argparse.Namespace, job: Job | None
     known = plan.known_metrics(data)
     if args.list_metrics:
         if job is None or job.leader:
-            print("\n".join(known))
+            from blitzbench.acceptance.metrics import metric_listing
+
+            print("\n".join(metric_listing(known)))
         return None
     spec = load_spec(args.spec, known)
     if args.data_root is not None:

@@ -1,0 +1,72 @@
+"""The terminal side of issue 12: the claims table's expected column, one colour code for
+terminal and page, and ``accept --list-metrics`` with units, meanings and wildcards.
+
+Claim cells here are made up in the test."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from blitzbench.acceptance.metrics import metric_listing
+from blitzbench.acceptance.spec import metric_pattern
+from blitzbench.report.html import STYLE
+from blitzbench.report.terminal import print_claim_matrix
+from blitzbench.report.tones import COMPARE_TONES, STATUS_TONES, TONE_STYLES, VERDICT_TONES
+from blitzbench.results.records import ClaimCell
+
+#: rich's ANSI colour for each style word the tones use, and the hue the page draws the
+#: same tone in (html.py's style sheet), checked to be the same colour family
+HUES = {"green": "#1a7f37", "bold red": "#cf222e", "yellow": "#9a6700", "blue": "#0550ae",
+        "dim": "#6e7781"}
+
+
+def _cell(claim: str, verdict: str, expected: str) -> ClaimCell:
+    return ClaimCell(claim, "cpu", verdict, expected, verdict == expected, "evidence (fake)")
+
+
+def test_the_claims_table_has_an_expected_column_and_ids_do_not_wrap() -> None:
+    cells = [_cell("numpy_bridge.from_numpy_shares_memory", "HOLDS", "HOLDS"),
+             _cell("autograd.variable", "FAILS", "OUTDATED")]
+    wide, narrow = io.StringIO(), io.StringIO()
+    print_claim_matrix(cells, "synthetic", Console(file=wide, width=200, color_system=None))
+    print_claim_matrix(cells, "synthetic", Console(file=narrow, width=70, color_system=None))
+    header = next(line for line in wide.getvalue().splitlines() if "evidence" in line)
+    assert header.replace("┃", " ").split() == [
+        "claim", "device", "expected", "verdict", "evidence"]
+    row = next(line for line in wide.getvalue().splitlines() if "autograd.variable" in line)
+    assert row.index("OUTDATED") < row.index("FAILS")  # expected, then observed
+    assert "numpy_bridge.from_numpy_shares_memory" in narrow.getvalue()  # never folded
+
+
+def test_terminal_and_page_colour_each_verdict_alike() -> None:
+    """Issue 12: CONDITIONAL was yellow in the terminal and blue on the page."""
+    for tones in (VERDICT_TONES, STATUS_TONES, COMPARE_TONES):
+        for word, tone in tones.items():
+            style = TONE_STYLES[tone]
+            if tone:
+                assert f".{tone} {{ color: {HUES[style]}" in STYLE, (word, tone)
+    assert VERDICT_TONES["CONDITIONAL"] == VERDICT_TONES["OUTDATED"] == "info"
+    assert COMPARE_TONES["SLOWER"] == STATUS_TONES["FAIL"] == VERDICT_TONES["FAILS"] == "bad"
+
+
+def test_list_metrics_names_units_meanings_and_wildcards() -> None:
+    """Issue 12: --list-metrics printed 302 bare names."""
+    names = ["claims.all_as_expected", "claims.autograd.variable",
+             "lenet.train_step[batch_size=4,variant=eager].images_per_s",
+             "lenet.train_step[batch_size=64,variant=eager].images_per_s",
+             "lenet.train_step[batch_size=4,variant=eager].median_s",
+             "lenet.cuda_crossover_batch_size"]
+    lines = metric_listing(names)
+    assert "wildcard" in lines[0]
+    groups = [line for line in lines[1:] if not line.startswith(" ")]
+    members = {line.strip() for line in lines[1:] if line.startswith(" ")}
+    assert "lenet.train_step[*].images_per_s  [images/s]  images per second (2 names)" in groups
+    assert "lenet.train_step[*].median_s  [s]  median time per call (1 name)" in groups
+    assert any(g.startswith("lenet.cuda_crossover_batch_size  [batch size]") for g in groups)
+    assert all("[no unit]" not in g for g in groups)
+    for name in names:  # every name is listed, under a pattern that matches it
+        pattern = next(g.split("  ")[0] for g in groups
+                       if metric_pattern(g.split("  ")[0]).match(name))
+        assert name == pattern or name in members
