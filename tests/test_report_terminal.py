@@ -6,7 +6,13 @@ Claim cells here are made up in the test."""
 from __future__ import annotations
 
 import io
+import json
+import os
+import re
+import subprocess
+import sys
 
+import pytest
 from rich.console import Console
 
 from blitzbench.acceptance.metrics import metric_listing
@@ -70,3 +76,41 @@ def test_list_metrics_names_units_meanings_and_wildcards() -> None:
         pattern = next(g.split("  ")[0] for g in groups
                        if metric_pattern(g.split("  ")[0]).match(name))
         assert name == pattern or name in members
+
+
+def test_native_profiler_noise_is_dropped_and_real_lines_kept(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: Kineto's USDT lines and c10's allocator note printed mid-output."""
+    from blitzbench.commands.accept import _native_noise_dropped
+
+    with _native_noise_dropped():
+        for line in ("USDT:2026-12-03 08:47:08 1:1 SyncActivityProfilerHandler.cpp:46] "
+                     "profiler_stop",
+                     "[W1203 08:47:08.779 CPUAllocator.cpp:245] Memory block of unknown size "
+                     "was allocated before the profiling started, profiler results will not "
+                     "include the deallocation event",
+                     "a real error the user must see"):
+            os.write(2, (line + "\n").encode())
+    out, err = capfd.readouterr()
+    assert err.strip() == "a real error the user must see" and out == ""
+
+
+SPARSE_PROBE = """
+import json, warnings, torch
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    t = torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.tensor([1.0, 2.0]), (2, 2))
+    t.sparse_resize_((3, 3), 2, 0)
+print(json.dumps([str(w.message) for w in caught if issubclass(w.category, UserWarning)]))
+"""
+
+
+def test_the_sparse_warning_filter_matches_what_torch_says() -> None:
+    """In a fresh interpreter: torch warns once per process, so a test run that built a
+    sparse tensor before would see nothing."""
+    from blitzbench.commands.accept import SPARSE_WARNING
+
+    done = subprocess.run([sys.executable, "-c", SPARSE_PROBE], capture_output=True,
+                          text=True, timeout=120, check=True)
+    said = json.loads(done.stdout)
+    assert said and all(re.search(SPARSE_WARNING, text) for text in said), said
