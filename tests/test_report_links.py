@@ -134,7 +134,7 @@ def test_no_absolute_path_of_the_measuring_machine(tmp_path: Path) -> None:
         text = re.sub(r"data:image/png;base64,[\w+/=]+", "", (folder / name).read_text())
         assert not ABSOLUTE.findall(text), name
         assert ".../blitzbench-cache/synthetic-cifar10" in text
-        assert "~/runs/base" in text
+        assert "~/runs/base" in text and "blitzbench/default_spec.toml (shipped)" in text
 
 
 def test_the_verdict_box_has_counts_wall_time_and_words_not_operators(tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ SUMMARY_FILE = "summary.json"
 IDENTITY_FIELDS = ("device", "workload", "cpu_ms_per_step")
 #: How many parts of a foreign absolute path are kept (``.../synthetic-cifar10``).
 KEPT_PARTS = 2
+PACKAGE = "blitzbench"
+#: where an installed or checked-out blitzbench package lives
+PACKAGE_PARENTS = frozenset({"src", "site-packages", "dist-packages"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ def display_path(path: str | None, run_folder: Path) -> str:
     if not target.is_absolute():
         return str(path)
     home = Path.home()
+    shipped = _shipped(target)
+    if shipped:
+        return shipped
     if target.exists() and _is_near(target, run_folder):
         return relative_link(target, run_folder)
     if target.is_relative_to(home) and home != Path("/"):
@@ -71,9 +77,17 @@ def relative_link(target: Path, run_folder: Path) -> str:
 
 
 def _is_near(target: Path, run_folder: Path) -> bool:
-    """Inside the folder holding the run's reports folder (``<reports>/..``)."""
-    root = run_folder.resolve().parent.parent.parent
-    return target.resolve().is_relative_to(root)
+    """Inside the reports folder that holds the run (``<reports>/runs/<id>``)."""
+    return target.resolve().is_relative_to(run_folder.resolve().parent.parent)
+
+
+def _shipped(target: Path) -> str:
+    """A file of the blitzbench package (the default spec) by its place in the package:
+    ``blitzbench/acceptance/default_spec.toml (shipped)``; "" for any other path."""
+    parts = target.parts
+    found = [i for i in range(1, len(parts) - 1)
+             if parts[i] == PACKAGE and parts[i - 1] in PACKAGE_PARENTS]
+    return "/".join(parts[found[-1]:]) + " (shipped)" if found else ""
 
 
 def _find_trace(trace_dir: str, entry: ProfileEntry | None, run_folder: Path) -> str | None:
