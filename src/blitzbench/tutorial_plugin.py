@@ -44,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption(OPTION, None)
     if path:
+        from blitzbench.tutorial.sources import read_tutorial
+
+        try:
+            read_tutorial(Path(path))  # not a tutorial: a usage error before collection
+        except BlitzError as exc:
+            raise pytest.UsageError(str(exc)) from None
         resolved = Path(path).resolve()
         config.stash[_TUTORIAL] = resolved
         config.args[:] = [str(resolved)]  # collect the tutorial, not the testpaths

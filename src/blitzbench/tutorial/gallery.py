@@ -79,6 +79,8 @@ class _Reader:
             if self.output is not None:
                 self.flush()
             self.in_text = False
+            if not self.code and not line.strip():
+                return  # a block starts at its first non-blank line
             if not self.code:
                 self.code_start = number
             self.code.append(line)

@@ -1,0 +1,85 @@
+"""Reading tutorials: the shared post's blocks and the outputs it labels, a sphinx-gallery
+script's code and ``# Out:`` comments, a notebook's cells and stored outputs, and the
+one-line errors for what is not a tutorial."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from blitzbench.errors import NotATutorialError, NotebookFormatError
+from blitzbench.tutorial.sources import read_tutorial
+
+TUTORIALS = Path(__file__).parent / "tutorials"
+SHARED_POST = Path(__file__).parents[1].parent / "shared" / "tutorial" / \
+    "000_49fffafa504c6e97.txt"
+
+
+@pytest.mark.skipif(not SHARED_POST.is_file(), reason=f"the shared post {SHARED_POST} is "
+                                                      f"absent from this checkout")
+def test_the_shared_post_has_13_blocks_and_7_shown_outputs():
+    tutorial = read_tutorial(SHARED_POST)
+    assert tutorial.format == "markdown"
+    assert [b.line for b in tutorial.blocks] == [28, 67, 85, 112, 144, 160, 174, 187, 202,
+                                                 208, 223, 247, 269]
+    shown = [b.index for b in tutorial.blocks if b.expected is not None]
+    assert shown == [5, 6, 7, 8, 10, 11, 12]  # the fences after an "输出" label
+    assert tutorial.blocks[7].expected.startswith("tensor([[27., 27.],")
+    assert "dataiter.next()" in tutorial.blocks[-1].code
+
+
+def test_markdown_output_labels_and_untagged_fences():
+    blocks = read_tutorial(TUTORIALS / "basics.md").blocks
+    assert [b.expected for b in blocks] == [
+        "10", "30", "True\n<object object at 0x00000226055E8940>", "AddBackward0"]
+    assert blocks[1].code == "print(total * 3)\n"
+    assert not blocks[0].display_last
+
+
+def test_gallery_code_between_comment_blocks_and_out_comments():
+    blocks = read_tutorial(TUTORIALS / "gallery_tensors.py").blocks
+    assert [b.line for b in blocks] == [8, 15, 24, 35, 44]
+    assert blocks[0].code.startswith("import torch") and blocks[0].expected is None
+    assert blocks[1].expected == ("tensor([[3., 3.],\n        [3., 3.]], "
+                                  "grad_fn=<AddBackward0>)")
+    assert "Deterministic" not in "".join(b.code for b in blocks)  # text is not code
+    assert blocks[4].expected == "tensor([2., 2.])"
+
+
+def test_notebook_cells_outputs_and_display():
+    blocks = read_tutorial(TUTORIALS / "notebook_basics.ipynb").blocks
+    assert [(b.line, b.expected) for b in blocks] == [(2, "6"), (3, "[2, 4, 6]"), (4, None)]
+    assert blocks[1].display_last and blocks[1].label == "block 2 (cell 3)"
+
+
+def test_a_malformed_notebook_is_one_line_with_its_own_code(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [{"cell_type": "code", "source": ["print(1)"]\n')
+    with pytest.raises(NotebookFormatError, match=r"not valid JSON \(line 2") as caught:
+        read_tutorial(path)
+    assert caught.value.exit_code == 21 and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("document, problem", [
+    ({"nbformat": 3, "cells": []}, "nbformat 3"),
+    ({"nbformat": 4}, "no list of cells"),
+    ({"nbformat": 4, "cells": [{"cell_type": "code", "source": 5}]}, "cell 1"),
+])
+def test_notebooks_that_are_json_but_not_notebooks(tmp_path, document, problem):
+    path = tmp_path / "odd.ipynb"
+    path.write_text(json.dumps(document))
+    with pytest.raises(NotebookFormatError, match=problem):
+        read_tutorial(path)
+
+
+def test_no_code_blocks_or_no_file_is_not_a_tutorial(tmp_path):
+    with pytest.raises(NotATutorialError, match="holds no code block") as caught:
+        read_tutorial(TUTORIALS / "no_code.md")
+    assert caught.value.exit_code == 20
+    with pytest.raises(NotATutorialError, match="does not exist"):
+        read_tutorial(tmp_path / "absent.md")
+    (tmp_path / "binary.md").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(NotATutorialError, match="not UTF-8"):
+        read_tutorial(tmp_path / "binary.md")
