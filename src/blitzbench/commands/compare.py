@@ -151,7 +151,8 @@ def _print(run_a: StoredRun, run_b: StoredRun, rows: list[Row], problems: list[s
     if problems:
         console.print(f"[yellow]compared across environments: {escape('; '.join(problems))}")
     table = Table()
-    for column in ("case", "device", "A", "B", "B/A", f"{level} CI", "verdict"):
+    table.add_column("case", no_wrap=True)  # a metric name reads whole or not at all
+    for column in ("device", "A", "B", "B/A", f"{level} CI", "verdict"):
         table.add_column(column, overflow="fold")
     for a, b, c in rows:
         if show_all or c.verdict is not Verdict.SAME:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from blitzbench.report.document import Block, Cell, Document, Figure, Heading, Paragraph, Table
 from blitzbench.report.formatting import MISSING, TIME_UNITS, fmt_number, fmt_params
@@ -49,10 +49,11 @@ def comparison_document(name_a: str, name_b: str, rows: Sequence[Row], summary: 
     """Summary, the environments' differences, the plot, one table per family."""
     level = percent(rows[0][2].confidence) if rows else MISSING
     threshold = f"{rows[0][2].threshold:.0%}" if rows else MISSING
-    slower = any(c.verdict is Verdict.SLOWER for _, _, c in rows)
+    found = {c.verdict for _, _, c in rows}
+    tone = "bad" if Verdict.SLOWER in found else "warn" if Verdict.NOISY in found else "good"
     blocks: list[Block] = [
         Heading(2, "Summary", "summary"),
-        Paragraph(f"{summary}: B = {name_b} against A = {name_a}.", "bad" if slower else "good"),
+        Paragraph(f"{summary}: B = {name_b} against A = {name_a}.", tone),
         Paragraph(f"B/A is B's median time over A's (above 1: B is slower); each interval is "
                   f"{level} (Bonferroni over {len(rows)} figures, 95% for all together). "
                   f"FASTER or SLOWER: the interval lies past 1 and the change past the "
@@ -119,8 +120,9 @@ def comparison_plot(rows: Sequence[Row]) -> MplFigure | None:
     ax.set_yticks(range(len(tested)), [f"{a.prefix} {a.site}" for a, _, _ in tested], fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("B/A median time (×; above 1: B slower), with its interval")
     ax.set_title("Which figures changed between the two runs, and by how much?")
     ax.grid(True, axis="x", which="both", alpha=0.3)
