@@ -116,3 +116,20 @@ def test_screenshots_are_not_blank(page: Path, width: int, tmp_path: Path) -> No
     assert pixels.shape[1] == width
     ink = float(np.mean(np.any(pixels < 0.9, axis=-1)))
     assert ink > MIN_INK, f"the screenshot is {1 - ink:.1%} white"
+
+
+def test_the_comparison_page_shows_its_plot_and_does_not_scroll_sideways(
+        tmp_path: Path) -> None:
+    """`compare --html` at 800 px: the ratio plot decodes, the page fits the width."""
+    from test_compare_cli import run_folder
+
+    from blitzbench.cli import main
+
+    a, b = run_folder(tmp_path, "a", 0.010, 1e-5), run_folder(tmp_path, "b", 0.0125, 1e-5)
+    page = tmp_path / "alone" / "compare.html"
+    page.parent.mkdir()
+    assert main(["compare", str(a), str(b), "--html", str(page)]) == 1
+    (page.parent / "plots").rename(tmp_path / "plots-elsewhere")  # the page travels alone
+    seen = _measure(page, 800, tmp_path)
+    assert len(seen["images"]) == 1 and seen["images"][0]["width"] > 0
+    assert seen["scroll_width"] <= seen["viewport"], "the page scrolls sideways"
