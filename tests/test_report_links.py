@@ -214,3 +214,21 @@ def test_the_bandwidth_plot_has_only_bandwidth_probes_with_value_labels() -> Non
     (ax,) = figure.axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["tensor_add 268435456 cuda:0"]
     assert [t.get_text() for t in ax.texts] == ["67% (3200 GB/s)"]
+
+
+REFERENCE = Path(__file__).parents[1] / "reports" / "reference" / "h200" / "accept-quick"
+
+
+def test_the_committed_reference_report_links_resolve_and_needs_nothing_beside_it() -> None:
+    """The committed H200 report, as re-rendered from its own results.json: every link
+    goes somewhere in the repository, its trace link reaches the kept CUDA trace, and
+    the page carries its plots."""
+    _assert_links_resolve(REFERENCE)
+    text = (REFERENCE / MARKDOWN_FILE).read_text()
+    assert "](../profiler/accept-cuda0-train_step)" in text
+    assert "`tensorboard --logdir ../profiler`" in text
+    page = (REFERENCE / HTML_FILE).read_text()
+    assert page.count('<img src="data:image/png;base64,') == len(PLOTS)
+    for name in (MARKDOWN_FILE, HTML_FILE):
+        body = re.sub(r"data:image/png;base64,[\w+/=]+", "", (REFERENCE / name).read_text())
+        assert not ABSOLUTE.findall(body), name
