@@ -7,62 +7,99 @@ arrive intact. Every summary names the data set used: synthetic or real CIFAR-10
 
 The data set objects are cached per data source for the life of the process: reading the
 train split through torchvision takes ~0.4 s, and five judges use it.
+
+The statements are judged over the inputs they speak of (claims/properties.py generates
+them): the transform per channel and per pixel on generated images, the data set against
+the images and labels its generator regenerates (synthetic CIFAR-10 knows what every image
+is), the loader over worker counts, seeds, batch sizes, index sets and two epochs
+(claims/data_loading.py), ``dataiter.next()`` on every kind of loader iterator, and
+make_grid's layout rule on generated batches (claims/data_grid.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import re
+from dataclasses import replace
 
 import numpy as np
 import torch
 import torchvision
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 from torch.utils.data import Dataset
 
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
+from blitzbench.claims.data_grid import (
+    GRID_BATCHES,
+    PAD_VALUES,
+    PADDINGS,
+    ROW_LENGTHS,
+    GridCase,
+    expected_grid,
+    grid_cases,
+    grid_problem,
+)
+from blitzbench.claims.data_loading import (
+    BATCH_SIZES,
+    EPOCHS,
+    SUBSET_SIZES,
+    IndexedSubset,
+    LoaderCase,
+    epoch_problem,
+    loader_cases,
+    observe_epochs,
+    worker_lost,
+)
+from blitzbench.claims.faults import JudgeError
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
+from blitzbench.claims.properties import run_property
 from blitzbench.claims.verdicts import judged
 from blitzbench.workloads.cifar import (
     CLASSES,
     IMAGE_SHAPE,
+    NORMALIZE_MEAN,
+    NORMALIZE_STD,
+    SYNTHETIC_MARKER,
+    SYNTHETIC_SEED,
     TEST_COUNT,
     TRAIN_COUNT,
+    TRAIN_FILES,
     DataSource,
     make_loader,
+    stop_workers,
+    synthetic_truth,
     tutorial_split,
     tutorial_transform,
     unnormalize,
 )
 
-__all__ = ["CLAIMS", "SECTION", "IndexedSubset", "data_label"]
+__all__ = ["CLAIMS", "SECTION", "IndexedSubset", "data_label", "transform_problem"]
 
 SECTION = "data"
 WHERE = "LeNet / 显示CIFAR数据集图片"
 BATCH_SIZE = 4  # the tutorial's loader settings
 NUM_WORKERS = 2
 PIXEL_LEVELS = 256  # every uint8 value, 0..255
+CHANNEL_SHIFT = 85  # the ramp image's channels hold the levels rolled by 0, 85, 170
 VALUE_ATOL = 1e-6  # float32 rounding of v/255 and of the normalization
+IMAGE_SIDES = (1, 8)  # generated images for the transform: any size, square or not
+NORMALIZE_EXAMPLES = 60  # generated images at the quick depth (~1 ms each)
+TRUTH_SAMPLE = 64  # seeded images per split compared with the regenerated truth
+SEED_IN_MARKER = re.compile(r"seed (\d+)")
+TUTORIAL_SUBSET = 100  # images in the tutorial-settings epochs: 25 batches of 4
+#: Seeded loaders per worker count (starting workers costs ~0.1 s an epoch on 2 cores) and
+#: Hypothesis examples of the in-process loader (cheap enough to shrink), quick depth.
+WORKER_CASES = {1: 1, 2: 2}
+IN_PROCESS_EXAMPLES = 8
+ITER_SUBSET = 16  # images behind the dataiter checks: only the first batch is read
+#: (workers, shuffle) of the iterators checked: the tutorial's trainloader is (2, True),
+#: its testloader (2, False); single-process iterators are another class.
+ITER_CASES = ((2, True), (2, False), (0, True), (0, False))
 BATCHES_MOVED = 3  # batches copied to the device and back on CUDA
-EPOCH_SUBSET = 500  # images in the once-per-epoch test: 125 batches, ~1 CPU-second in all
 GRID_SHAPE = (3, 36, 138)  # 4 images in one row, padding 2: 32 + 2*2 high, 4*(32+2) + 2 wide
 GRID_PADDING = 2  # make_grid's default
-
-
-class IndexedSubset(Dataset):
-    """A subset of a data set whose items also carry their index in the full set, so a
-    loader's epoch can be checked for each image appearing exactly once."""
-
-    def __init__(self, dataset: Dataset, indices: list[int]) -> None:
-        self.dataset = dataset
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, position: int) -> tuple[Any, Any, int]:
-        index = self.indices[position]
-        image, label = self.dataset[index]
-        return image, label, index
+GRID_ROW = 8  # make_grid's default nrow
+GRID_EXAMPLES = 40  # generated batches at the quick depth
 
 
 def data_label(source: DataSource) -> str:
@@ -79,28 +116,115 @@ def _arrives_intact(tensor: torch.Tensor, device: torch.device) -> bool:
     return torch.equal(moved.cpu(), tensor)
 
 
+def _defined(pixels: np.ndarray) -> torch.Tensor:
+    """(v / 255 - mean_c) / std_c for every channel c and pixel, in float64."""
+    values = torch.from_numpy(pixels).permute(2, 0, 1).double() / 255
+    mean = torch.tensor(NORMALIZE_MEAN, dtype=torch.float64).view(3, 1, 1)
+    std = torch.tensor(NORMALIZE_STD, dtype=torch.float64).view(3, 1, 1)
+    return (values - mean) / std
+
+
+def transform_problem(pixels: np.ndarray) -> str | None:
+    """None when the tutorial's transform maps this H x W x 3 uint8 image as its
+    definition says (per channel, per pixel; 0 to -1 and 255 to 1 exactly; img/2 + 0.5
+    gives v/255 back); else the first pixel where it does not."""
+    out = tutorial_transform()(Image.fromarray(pixels))
+    if tuple(out.shape) != (3, *pixels.shape[:2]) or out.dtype != torch.float32:
+        return f"gave {out.dtype} of shape {tuple(out.shape)}"
+    defined = _defined(pixels)
+    error = (out.double() - defined).abs()
+    ends = np.moveaxis(pixels, -1, 0)
+    exact = torch.from_numpy((ends == 0) | (ends == 255))
+    recovered = (unnormalize(out).double() - defined / 2 - 0.5).abs()
+    for name, bad in (("value", error > VALUE_ATOL), ("end point", exact & (error > 0)),
+                      ("img/2 + 0.5", recovered > VALUE_ATOL)):
+        if bool(bad.any()):
+            c, y, x = bad.nonzero()[0].tolist()
+            return (f"{name} wrong at channel {c}, pixel ({y}, {x}): {int(pixels[y, x, c])} "
+                    f"became {float(out[c, y, x]):.6f}, defined {float(defined[c, y, x]):.6f}")
+    return None
+
+
+def _describe_pixels(pixels: np.ndarray) -> str:
+    return f"{pixels.shape[0]}x{pixels.shape[1]} RGB image {pixels.tolist()}"
+
+
+def _ramp() -> np.ndarray:
+    """A 16 x 16 image holding all 256 levels in each channel, the channels rolled apart."""
+    levels = np.arange(PIXEL_LEVELS, dtype=np.uint8)
+    return np.stack([np.roll(levels, CHANNEL_SHIFT * c).reshape(16, 16) for c in range(3)],
+                    axis=-1)
+
+
 def judge_normalize(ctx: ClaimContext) -> Outcome:
-    levels = np.arange(PIXEL_LEVELS, dtype=np.uint8).reshape(16, 16)
-    picture = Image.fromarray(np.stack([levels] * 3, axis=-1))
-    normalized = tutorial_transform()(picture)
-    values = normalized[0].flatten()
-    expected = torch.arange(PIXEL_LEVELS, dtype=torch.float32) * 2 / 255 - 1
+    ramp = _ramp()
+    fixed = [ramp, *tutorial_split(ctx.data, True).data[:BATCH_SIZE]]
+    fixed_problem = next((p for p in map(transform_problem, fixed) if p is not None), None)
+    images = hnp.arrays(np.uint8, st.tuples(st.integers(*IMAGE_SIDES),
+                                            st.integers(*IMAGE_SIDES), st.just(3)))
+    run = run_property(images, transform_problem, NORMALIZE_EXAMPLES, _describe_pixels)
+    normalized = tutorial_transform()(Image.fromarray(ramp))
+    values = normalized[0].flatten()[np.argsort(ramp[..., 0].flatten())]
     recovered = unnormalize(normalized.to(ctx.device)).cpu()
-    channels_equal = all(torch.equal(normalized[c], normalized[0]) for c in range(3))
-    ok = (channels_equal and float(values[0]) == -1.0 and float(values[-1]) == 1.0
-          and bool((values[1:] > values[:-1]).all())
-          and torch.allclose(values, expected, rtol=0, atol=VALUE_ATOL)
-          and torch.allclose(recovered[0].flatten(), (expected + 1) / 2, rtol=0,
-                             atol=VALUE_ATOL)
-          and _arrives_intact(normalized, ctx.device))
-    return judged(ok, Verdict.HOLDS,
-                  f"pixels 0..255 map to [{float(values[0]):g}, {float(values[-1]):g}], "
-                  f"strictly increasing; img/2 + 0.5 gives back v/255 (max error "
-                  f"{float((recovered[0].flatten() - (expected + 1) / 2).abs().max()):.1e})",
-                  first=float(values[0]), last=float(values[-1]),
-                  pixel_128=float(values[128]),
-                  max_error=float((values - expected).abs().max()),
-                  strictly_increasing=bool((values[1:] > values[:-1]).all()))
+    ok = fixed_problem is None and run.held and _arrives_intact(normalized, ctx.device)
+    behaviour = (f"every channel and pixel of {run.tried + len(fixed)} images (all 256 levels,"
+                 f" {BATCH_SIZE} CIFAR-10, {run.tried} generated) as defined"
+                 if ok else f"{fixed_problem or run.problem}")
+    return replace(judged(
+        ok, Verdict.HOLDS,
+        f"pixels 0..255 map to [{float(values[0]):g}, {float(values[-1]):g}]; {behaviour}",
+        first=float(values[0]), last=float(values[-1]), pixel_128=float(values[128]),
+        max_error=float((normalized.double() - _defined(ramp)).abs().max()),
+        unnormalize_max_error=float((recovered.double() - _defined(ramp) / 2 - 0.5).abs()
+                                    .max()),
+        strictly_increasing=bool((values[1:] > values[:-1]).all()),
+        inputs_tried=run.tried + len(fixed), smallest_failing_input=run.counterexample,
+        problem=fixed_problem or run.problem or None), inputs_tried=run.tried + len(fixed))
+
+
+def _synthetic_seed(source: DataSource) -> int:
+    """The seed the synthetic set was written with, as its marker file states it."""
+    marker = SEED_IN_MARKER.search((source.root / SYNTHETIC_MARKER).read_text())
+    return int(marker.group(1)) if marker else SYNTHETIC_SEED
+
+
+def _truth_indices(count: int, files: int, rng: np.random.Generator) -> list[int]:
+    """Every file's first and last image, and a seeded sample of the rest."""
+    ends = [int(i) for part in np.array_split(np.arange(count), files) if len(part)
+            for i in (part[0], part[-1])]
+    sample = rng.choice(count, size=min(TRUTH_SAMPLE, count), replace=False).tolist()
+    return sorted(set(ends + sample))
+
+
+def _split_problem(split: Dataset, wanted: list[int], pixels: np.ndarray,
+                   labels: np.ndarray) -> str | None:
+    """None when the split's labels, raw images and items equal the regenerated ones."""
+    read = np.asarray(split.targets)
+    if read.shape != labels.shape or not np.array_equal(read, labels):
+        first = int(np.flatnonzero(read[:len(labels)] != labels[:len(read)])[:1].sum())
+        return f"labels differ from the generator's (first at image {first})"
+    for index, truth in zip(wanted, pixels, strict=True):
+        image, label = split[index]
+        if not np.array_equal(split.data[index], truth):
+            return f"image {index} is not the generator's"
+        if label != labels[index] or not torch.equal(
+                image, tutorial_transform()(Image.fromarray(truth))):
+            return f"item {index} (image, label) is not the generator's"
+    return None
+
+
+def _truth_problem(ctx: ClaimContext, splits: dict[bool, Dataset]) -> tuple[str | None, int]:
+    """Both splits against synthetic_truth; the problem and how many images were compared."""
+    rng = np.random.default_rng(ctx.seed)
+    wanted = {train: _truth_indices(len(split), TRAIN_FILES if train else 1, rng)
+              for train, split in splits.items()}
+    truth = synthetic_truth(wanted, seed=_synthetic_seed(ctx.data),
+                            train_count=len(splits[True]), test_count=len(splits[False]))
+    for train, split in splits.items():
+        problem = _split_problem(split, wanted[train], *truth[train])
+        if problem is not None:
+            return f"{'train' if train else 'test'} split: {problem}", 0
+    return None, sum(map(len, wanted.values()))
 
 
 def judge_layout(ctx: ClaimContext) -> Outcome:
@@ -111,161 +235,234 @@ def judge_layout(ctx: ClaimContext) -> Outcome:
     labels = {split: sorted(set(np.asarray(d.targets).tolist()))
               for split, d in (("train", train), ("test", test))}
     order_ok = tuple(train.classes) == CLASSES and tuple(test.classes) == CLASSES
+    truth, compared = (_truth_problem(ctx, {True: train, False: test}) if ctx.data.synthetic
+                       else ("", 0))
     ok = (sizes == (TRAIN_COUNT, TEST_COUNT) and raw_shape == (TRAIN_COUNT, 32, 32, 3)
           and tuple(image.shape) == IMAGE_SHAPE and image.dtype == torch.float32
           and order_ok and all(v == list(range(len(CLASSES))) for v in labels.values())
-          and _arrives_intact(image, ctx.device))
-    return judged(ok, Verdict.HOLDS,
-                  f"{data_label(ctx.data)}: {sizes[0]:,} train / {sizes[1]:,} test images "
-                  f"of {'x'.join(map(str, image.shape))}, classes in the tutorial's order: "
-                  f"{order_ok}",
-                  data_set=ctx.data.describe(), data_kind=ctx.data.kind,
-                  train_images=sizes[0], test_images=sizes[1], raw_shape=list(raw_shape),
-                  image_shape=list(image.shape), classes=list(train.classes),
-                  labels_seen=labels)
+          and not truth and _arrives_intact(image, ctx.device))
+    against = (f"; all {sum(sizes):,} labels and {compared} images as generated: {not truth}"
+               if ctx.data.synthetic else "; no ground truth to regenerate for real data")
+    return replace(judged(
+        ok, Verdict.HOLDS,
+        f"{data_label(ctx.data)}: {sizes[0]:,} train / {sizes[1]:,} test images of "
+        f"{'x'.join(map(str, image.shape))}, classes in the tutorial's order: {order_ok}"
+        f"{against}" + (f" ({truth})" if truth else ""),
+        data_set=ctx.data.describe(), data_kind=ctx.data.kind, train_images=sizes[0],
+        test_images=sizes[1], raw_shape=list(raw_shape), image_shape=list(image.shape),
+        classes=list(train.classes), labels_seen=labels, images_compared=compared,
+        truth_problem=truth or None), inputs_tried=compared or None)
 
 
-def _loader(dataset: Dataset, ctx: ClaimContext) -> torch.utils.data.DataLoader:
-    """The tutorial's loader (batch 4, shuffled, 2 workers); pinned on CUDA."""
-    return make_loader(dataset, BATCH_SIZE, shuffle=True, num_workers=NUM_WORKERS,
-                       pin_memory=ctx.device.type == "cuda", seed=ctx.seed)
+def _pinned_batches_intact(dataset: Dataset, ctx: ClaimContext) -> bool:
+    """On CUDA: the tutorial's loader, pinned, delivers batches that survive the copy."""
+    if ctx.device.type != "cuda":
+        return True
+    loader = make_loader(dataset, BATCH_SIZE, shuffle=True, num_workers=NUM_WORKERS,
+                         pin_memory=True, seed=ctx.seed)
+    batches = iter(loader)
+    try:
+        return all(_arrives_intact(next(batches)[0], ctx.device)
+                   for _ in range(BATCHES_MOVED))
+    finally:
+        stop_workers(batches)
 
 
-@dataclass(frozen=True)
-class EpochObservation:
-    """One epoch of the tutorial's loader over a seeded subset of the train split."""
-
-    chosen: list[int]  # the subset's indices into the train split, sorted
-    seen: list[int]  # the indices in the order the loader delivered them
-    shapes: frozenset[tuple[int, ...]]  # image batch shapes (EPOCH_SUBSET is a multiple of 4)
-    dtypes: frozenset[tuple[str, str]]  # (images, labels)
-    labels_match: bool  # every label is the data set's label for that image
-    arrived_intact: bool  # the first batches survive the copy to the device (CUDA)
-
-    @property
-    def each_once(self) -> bool:
-        return sorted(self.seen) == self.chosen
-
-    @property
-    def shuffled(self) -> bool:
-        return self.seen != self.chosen
+def _seeded_case(workers: int, rng: np.random.Generator, size: int) -> LoaderCase:
+    """A loader case drawn from ``rng`` over the same space Hypothesis draws from."""
+    count = int(rng.integers(SUBSET_SIZES[0], SUBSET_SIZES[1] + 1))
+    return LoaderCase(workers, int(rng.integers(2**31)),
+                      int(rng.integers(BATCH_SIZES[0], BATCH_SIZES[1] + 1)),
+                      tuple(rng.choice(size, size=count, replace=False).tolist()))
 
 
-def _epoch(ctx: ClaimContext) -> EpochObservation:
-    """One epoch over EPOCH_SUBSET seeded train indices through the tutorial's loader.
-
-    A subset keeps the check to about a second: with 2 workers each batch of 4 costs a few
-    milliseconds of inter-process traffic, so all 50,000 images would take over 30 s."""
-    train = tutorial_split(ctx.data, True)
+def _loader_search(train: Dataset, ctx: ClaimContext) -> tuple[int, str | None, str | None]:
+    """(loaders tried, the problem, the failing loader): the tutorial's settings first,
+    then seeded loaders with 1 and 2 workers (starting workers costs ~0.1 s an epoch, too
+    slow for Hypothesis to shrink), then Hypothesis over in-process loaders. Stops at the
+    first loader that breaks the rule."""
     rng = np.random.default_rng(ctx.seed)
-    chosen = sorted(rng.choice(len(train), size=EPOCH_SUBSET, replace=False).tolist())
-    targets = np.asarray(train.targets)
-    seen: list[int] = []
-    shapes, dtypes = set(), set()
-    labels_match = intact = True
-    for number, (images, labels, indices) in enumerate(
-            _loader(IndexedSubset(train, chosen), ctx)):
-        shapes.add(tuple(images.shape))
-        dtypes.add((str(images.dtype), str(labels.dtype)))
-        labels_match &= bool((labels.numpy() == targets[indices.numpy()]).all())
-        if number < BATCHES_MOVED:
-            intact &= _arrives_intact(images, ctx.device)
-        seen += indices.tolist()
-    return EpochObservation(chosen, seen, frozenset(shapes), frozenset(dtypes),
-                            labels_match, intact)
+    cases = [LoaderCase(NUM_WORKERS, ctx.seed, BATCH_SIZE, tuple(sorted(rng.choice(
+        len(train), size=TUTORIAL_SUBSET, replace=False).tolist())))]
+    cases += [_seeded_case(w, rng, len(train)) for w, n in WORKER_CASES.items()
+              for _ in range(n)]
+    for tried, case in enumerate(cases, start=1):
+        problem = epoch_problem(case, observe_epochs(train, case))
+        if problem is not None:
+            return tried, problem, case.describe()
+    run = run_property(loader_cases(0, len(train)),
+                       lambda case: epoch_problem(case, observe_epochs(train, case)),
+                       IN_PROCESS_EXAMPLES, LoaderCase.describe)
+    return len(cases) + run.tried, run.problem or None, run.counterexample
 
 
 def judge_loader(ctx: ClaimContext) -> Outcome:
-    epoch = _epoch(ctx)
-    batch_ok = (epoch.shapes == {(BATCH_SIZE, *IMAGE_SHAPE)}
-                and epoch.dtypes == {("torch.float32", "torch.int64")})
-    ok = (batch_ok and epoch.labels_match and epoch.arrived_intact and epoch.each_once
-          and epoch.shuffled)
-    return judged(ok, Verdict.HOLDS,
-                  f"{data_label(ctx.data)}: batches {sorted(epoch.shapes)} float32 with "
-                  f"int64 labels; over an epoch of {EPOCH_SUBSET:,} images each came once: "
-                  f"{epoch.each_once}, shuffled: {epoch.shuffled}",
-                  data_set=ctx.data.describe(),
-                  batch_shapes=sorted(list(s) for s in epoch.shapes),
-                  dtypes=sorted(epoch.dtypes), epoch_subset=EPOCH_SUBSET,
-                  epoch_items=len(epoch.seen), distinct_items=len(set(epoch.seen)),
-                  each_once=epoch.each_once, shuffled=epoch.shuffled,
-                  first_indices=epoch.seen[:8], labels_match_data_set=epoch.labels_match,
-                  pinned=ctx.device.type == "cuda",
-                  arrived_intact_on_device=epoch.arrived_intact,
-                  note=f"a seeded Subset of {EPOCH_SUBSET:,} train images (not all 50,000, "
-                       f"to stay fast) through make_loader with the tutorial's settings")
+    train = tutorial_split(ctx.data, True)
+    tried, problem, failing = _loader_search(train, ctx)
+    ok = problem is None and _pinned_batches_intact(train, ctx)
+    return replace(judged(
+        ok, Verdict.HOLDS,
+        f"{data_label(ctx.data)}: {tried} loaders (the tutorial's batch 4 with 2 workers, "
+        f"then workers 1, 2 and 0 at generated seeds, batch sizes and index sets), "
+        f"{EPOCHS} epochs each: every epoch a new permutation, delivered as drawn, each "
+        f"batch the drawn images and labels: {problem is None}"
+        + (f" ({problem} on {failing})" if problem else ""),
+        data_set=ctx.data.describe(), tutorial_subset=TUTORIAL_SUBSET,
+        seeded_worker_loaders=WORKER_CASES, in_process_examples=IN_PROCESS_EXAMPLES,
+        epochs=EPOCHS, inputs_tried=tried, problem=problem, smallest_failing_input=failing,
+        pinned=ctx.device.type == "cuda"), inputs_tried=tried)
+
+
+def _first_batch(ctx: ClaimContext, workers: int, shuffle: bool) -> dict[str, object]:
+    """The tutorial's two lines on one kind of loader iterator: ``dataiter.next()`` (kept:
+    its AttributeError, or what it returned), then ``next(dataiter)``'s batch checked
+    against the data set's items at the indices it carries."""
+    split = tutorial_split(ctx.data, shuffle)  # shuffled: trainloader; in order: testloader
+    subset = IndexedSubset(split, list(range(ITER_SUBSET)))
+    dataiter = iter(make_loader(subset, BATCH_SIZE, shuffle=shuffle, num_workers=workers,
+                                seed=ctx.seed))
+    try:
+        try:
+            legacy = f"returned {type(dataiter.next()).__name__}"
+        except AttributeError as exc:
+            legacy = f"AttributeError: {exc}"
+        images, labels, indices = next(dataiter)
+    except Exception as exc:
+        if worker_lost(exc):
+            raise JudgeError(f"{workers} workers, shuffle={shuffle}", exc) from exc
+        raise
+    finally:
+        stop_workers(dataiter)
+    items = [split[i] for i in indices.tolist()]
+    batch_ok = (tuple(images.shape) == (BATCH_SIZE, *IMAGE_SHAPE)
+                and labels.dtype == torch.int64
+                and torch.equal(images, torch.stack([image for image, _ in items]))
+                and labels.tolist() == [label for _, label in items])
+    return {"workers": workers, "shuffle": shuffle, "legacy": legacy,
+            "legacy_gone": legacy.startswith("AttributeError"), "batch_ok": batch_ok,
+            "images_shape": list(images.shape), "labels": labels.tolist()}
 
 
 def judge_dataiter_next(ctx: ClaimContext) -> Outcome:
-    dataiter = iter(_loader(tutorial_split(ctx.data, True), ctx))
-    try:
-        try:
-            legacy = dataiter.next()
-        except AttributeError as exc:
-            legacy_error = str(exc)
-        else:
-            return Outcome(Verdict.HOLDS, "dataiter.next() works again: the tutorial's "
-                           "legacy method is back",
-                           {"returned": type(legacy).__name__,
-                            "iterator": type(dataiter).__name__})
-        images, labels = next(dataiter)
-    finally:
-        del dataiter  # shuts the two workers down now rather than at garbage collection
-    ok = tuple(images.shape) == (BATCH_SIZE, *IMAGE_SHAPE) and labels.dtype == torch.int64
-    return judged(ok, Verdict.OUTDATED,
-                  f"dataiter.next() raises AttributeError; next(dataiter) gives images "
-                  f"{tuple(images.shape)} and labels {tuple(labels.shape)} "
-                  f"({data_label(ctx.data)})",
-                  legacy_error=legacy_error, images_shape=list(images.shape),
-                  labels=labels.tolist(), data_set=ctx.data.describe(),
-                  modern_form="next(dataiter)")
+    seen = [_first_batch(ctx, workers, shuffle) for workers, shuffle in ITER_CASES]
+    working = [f"{s['workers']} workers, shuffle={s['shuffle']}" for s in seen
+               if not s["legacy_gone"]]
+    batches_ok = all(s["batch_ok"] for s in seen)
+    evidence = {"iterators": seen, "data_set": ctx.data.describe(),
+                "modern_form": "next(dataiter)", "inputs_tried": len(seen)}
+    if not batches_ok:
+        return Outcome(Verdict.FAILS, "contradicted: next(dataiter) did not give the data "
+                       "set's first batch on every iterator", evidence, len(seen))
+    if len(working) == len(seen):
+        return Outcome(Verdict.HOLDS, "dataiter.next() works again on every loader "
+                       "iterator: the tutorial's legacy method is back", evidence, len(seen))
+    if working:
+        return Outcome(Verdict.CONDITIONAL, f"dataiter.next() works on some iterators only "
+                       f"({'; '.join(working)}), raises AttributeError on the others",
+                       evidence, len(seen))
+    return Outcome(Verdict.OUTDATED, f"dataiter.next() raises AttributeError on all "
+                   f"{len(seen)} kinds of loader iterator (workers 2 and 0, shuffled and "
+                   f"not); next(dataiter) gives the data set's batch of images "
+                   f"{tuple(seen[0]['images_shape'])} ({data_label(ctx.data)})",
+                   evidence, len(seen))
+
+
+def _tutorial_grid(ctx: ClaimContext) -> tuple[bool, list[int]]:
+    """The tutorial's grid: 4 CIFAR-10 images with make_grid's defaults."""
+    train = tutorial_split(ctx.data, True)
+    images = torch.stack([train[i][0] for i in range(BATCH_SIZE)])
+    grid = torchvision.utils.make_grid(images.to(ctx.device)).cpu()
+    ok = tuple(grid.shape) == GRID_SHAPE and torch.equal(
+        grid, expected_grid(images, GRID_ROW, GRID_PADDING, 0.0))
+    return ok, list(grid.shape)
+
+
+def _single_image(ctx: ClaimContext) -> str:
+    """What make_grid does with a batch of one: 'padded' (the rule), 'unpadded' (the image
+    itself comes back), or 'other'."""
+    image = torch.rand(1, *IMAGE_SHAPE, generator=torch.Generator().manual_seed(ctx.seed))
+    grid = torchvision.utils.make_grid(image.to(ctx.device)).cpu()
+    if torch.equal(grid, expected_grid(image, GRID_ROW, GRID_PADDING, 0.0)):
+        return "padded"
+    return "unpadded" if torch.equal(grid, image[0]) else "other"
 
 
 def judge_make_grid(ctx: ClaimContext) -> Outcome:
-    train = tutorial_split(ctx.data, True)
-    images = torch.stack([train[i][0] for i in range(BATCH_SIZE)]).to(ctx.device)
-    grid = torchvision.utils.make_grid(images).cpu()
-    images = images.cpu()
-    step = IMAGE_SHAPE[2] + GRID_PADDING
-    size = IMAGE_SHAPE[1]
-    placed = [torch.equal(grid[:, GRID_PADDING:GRID_PADDING + size,
-                               GRID_PADDING + j * step:GRID_PADDING + j * step + size],
-                          images[j]) for j in range(BATCH_SIZE)]
-    ok = tuple(grid.shape) == GRID_SHAPE and all(placed)
-    return judged(ok, Verdict.HOLDS,
-                  f"make_grid of {BATCH_SIZE} images ({data_label(ctx.data)}) is "
-                  f"{'x'.join(map(str, grid.shape))}; each image at its padded slot: "
-                  f"{all(placed)}",
-                  grid_shape=list(grid.shape), expected_shape=list(GRID_SHAPE),
-                  images_placed=placed, data_set=ctx.data.describe())
+    tutorial_ok, shape = _tutorial_grid(ctx)
+    run = run_property(grid_cases(), lambda case: grid_problem(case, ctx.device),
+                       GRID_EXAMPLES, GridCase.describe)
+    single = _single_image(ctx)
+    evidence = {"grid_shape": shape, "expected_shape": list(GRID_SHAPE),
+                "tutorial_grid_as_rule": tutorial_ok, "inputs_tried": run.tried + 2,
+                "smallest_failing_input": run.counterexample, "problem": run.problem or None,
+                "batch_of_one": single, "data_set": ctx.data.describe()}
+    rule = (f"the tutorial's 4 images make a {'x'.join(map(str, shape))} grid; "
+            f"{run.tried} generated batches of {GRID_BATCHES[0]}-{GRID_BATCHES[1]} "
+            f"laid out by the rule")
+    if not (tutorial_ok and run.held) or single == "other":
+        found = run.problem and f"{run.problem} on {run.counterexample}"
+        return Outcome(Verdict.FAILS, f"contradicted: {rule}: "
+                       f"{found or f'tutorial grid {tutorial_ok}, batch of one {single}'}",
+                       evidence, run.tried + 2)
+    if single == "unpadded":
+        return Outcome(Verdict.CONDITIONAL, f"{rule}; but a batch of one image comes back "
+                       f"as the image itself, without padding", evidence, run.tried + 2)
+    return Outcome(Verdict.HOLDS, f"{rule}, a batch of one too", evidence, run.tried + 2)
 
+
+NORMALIZE_SPACE = InputSpace(
+    "ToTensor + Normalize per channel and pixel", dtypes=("uint8",), examples=NORMALIZE_EXAMPLES,
+    facets=(("images", ("all 256 levels per channel", f"{BATCH_SIZE} CIFAR-10",
+                        f"generated {IMAGE_SIDES[0]}..{IMAGE_SIDES[1]} x "
+                        f"{IMAGE_SIDES[0]}..{IMAGE_SIDES[1]}")),))
+LAYOUT_SPACE = InputSpace(
+    "CIFAR-10 against its generator", examples=2 * TRUTH_SAMPLE,
+    facets=(("splits", ("train", "test")), ("labels", ("all",)),
+            ("images", (f"each file's first and last, {TRUTH_SAMPLE} seeded per split",))))
+LOADER_SPACE = InputSpace(
+    "the shuffled loader, epoch by epoch", epochs=tuple(range(1, EPOCHS + 1)),
+    workers=(*WORKER_CASES, 0), examples=1 + sum(WORKER_CASES.values()) + IN_PROCESS_EXAMPLES,
+    facets=(("batch sizes", (f"{BATCH_SIZES[0]}..{BATCH_SIZES[1]}",)),
+            ("index sets", (f"{SUBSET_SIZES[0]}..{SUBSET_SIZES[1]} train images",)),
+            ("seeds", ("generated",))))
+ITER_SPACE = InputSpace(
+    "dataiter.next() and next(dataiter)", workers=(2, 0), examples=len(ITER_CASES),
+    facets=(("loaders", ("shuffled train", "in-order test")),))
+GRID_SPACE = InputSpace(
+    "make_grid's layout rule", dtypes=("float32",), examples=GRID_EXAMPLES,
+    facets=(("batch sizes", (f"{GRID_BATCHES[0]}..{GRID_BATCHES[1]}", 1, "4 CIFAR-10")),
+            ("nrow", (f"{ROW_LENGTHS[0]}..{ROW_LENGTHS[1]}",)),
+            ("padding", (f"{PADDINGS[0]}..{PADDINGS[1]}",)), ("pad_value", PAD_VALUES)))
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("data.normalize", SECTION,
-          "ToTensor followed by Normalize with mean 0.5 and std 0.5 per channel maps pixel "
-          "values 0..255 onto [-1, 1] (0 to -1, 255 to 1, in order), and img / 2 + 0.5 "
-          "undoes the normalization.",
+          "ToTensor followed by Normalize with mean 0.5 and std 0.5 per channel maps each "
+          "channel's pixel values v in 0..255 to (v/255 - 0.5)/0.5, onto [-1, 1] (0 to -1, "
+          "255 to 1), and img / 2 + 0.5 undoes the normalization.",
           f"{WHERE}: the transform (ToTensor, Normalize) and imshow's unnormalize line",
-          Verdict.HOLDS, judge_normalize),
+          Verdict.HOLDS, judge_normalize, inputs=NORMALIZE_SPACE),
     Claim("data.cifar_layout", SECTION,
           "CIFAR-10 as torchvision reads it has 50,000 training and 10,000 test images of "
-          "3x32x32 in 10 classes, named in the tutorial's order.",
+          "3x32x32 in 10 classes, named in the tutorial's order, each image with its own "
+          "label.",
           f"{WHERE}: CIFAR10(root, train=...), print(len(trainset)) and the classes tuple",
-          Verdict.HOLDS, judge_layout),
+          Verdict.HOLDS, judge_layout, inputs=LAYOUT_SPACE),
     Claim("data.loader", SECTION,
           "The tutorial's DataLoader (batch 4, shuffled, 2 workers) yields float batches of "
-          "4x3x32x32 with int64 labels and visits each image once per epoch.",
+          "4x3x32x32 with int64 labels; every epoch is a new permutation of the data set, "
+          "delivered in the order drawn with any number of workers, each batch holding the "
+          "drawn images and their labels.",
           f"{WHERE}: torch.utils.data.DataLoader(trainset, batch_size=4, shuffle=True, "
-          f"num_workers=2)", Verdict.HOLDS, judge_loader),
+          f"num_workers=2)", Verdict.HOLDS, judge_loader, inputs=LOADER_SPACE),
     Claim("data.dataiter_next", SECTION,
           "The tutorial's dataiter.next() no longer exists on DataLoader iterators "
           "(AttributeError); the built-in next(dataiter) gives the batch.",
           f"{WHERE}: images, labels = dataiter.next()", Verdict.OUTDATED,
-          judge_dataiter_next),
+          judge_dataiter_next, inputs=ITER_SPACE),
     Claim("data.make_grid", SECTION,
-          "torchvision.utils.make_grid lays 4 CIFAR-10 images in one row with 2-pixel "
-          "padding: a 3x36x138 image.",
-          f"{WHERE}: imshow(torchvision.utils.make_grid(images))", Verdict.HOLDS,
-          judge_make_grid),
+          "torchvision.utils.make_grid lays a batch in rows of nrow images (default 8) with "
+          "padding pixels (default 2, of pad_value) around each: the tutorial's 4 CIFAR-10 "
+          "images make one 3x36x138 row.",
+          f"{WHERE}: imshow(torchvision.utils.make_grid(images))", Verdict.CONDITIONAL,
+          judge_make_grid, inputs=GRID_SPACE),
 )
