@@ -66,9 +66,13 @@ class BlockVerdict:
     detail: str = ""  # the difference, the error, the shims: one line
     shims: tuple[str, ...] = ()
     failure: str = ""  # one of FAILURE_KINDS
-    seconds: float = 0.0
+    seconds: float = 0.0  # the block's own run (the try that counted)
+    #: wall time on the block in all: failed tries, rolling back (a fresh worker replaying
+    #: the blocks before it) and the shimmed run
+    spent_seconds: float = 0.0
 
-    KEYS = ("index", "line", "verdict", "detail", "shims", "failure", "seconds")
+    KEYS = ("index", "line", "verdict", "detail", "shims", "failure", "seconds",
+            "spent_seconds")
 
     @property
     def passed(self) -> bool:
@@ -77,7 +81,8 @@ class BlockVerdict:
     def to_json(self) -> dict[str, Any]:
         return {"index": self.index, "line": self.line, "verdict": self.verdict,
                 "detail": self.detail, "shims": list(self.shims), "failure": self.failure,
-                "seconds": round(self.seconds, 4)}
+                "seconds": round(self.seconds, 4),
+                "spent_seconds": round(self.spent_seconds, 4)}
 
     @classmethod
     def from_json(cls, value: Any, where: str = "block") -> BlockVerdict:
@@ -95,7 +100,9 @@ class BlockVerdict:
                    line=_whole(data.get("line"), f"{where}.line"), verdict=verdict,
                    detail=_text(data, "detail", where, required=False, empty=True) or "",
                    shims=tuple(shims), failure=failure,
-                   seconds=_number(data.get("seconds", 0.0), f"{where}.seconds", MAX_SECONDS))
+                   seconds=_number(data.get("seconds", 0.0), f"{where}.seconds", MAX_SECONDS),
+                   spent_seconds=_number(data.get("spent_seconds", 0.0),
+                                         f"{where}.spent_seconds", MAX_SECONDS))
 
 
 @dataclass(frozen=True)

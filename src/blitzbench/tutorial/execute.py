@@ -55,7 +55,8 @@ class Attempt:
     shims: tuple[str, ...] = ()
     fatal: str = ""  # "timeout" or "crash": the worker is gone
     fatal_detail: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the try that counted
+    spent_seconds: float = 0.0  # all tries, rollbacks and replays
 
 
 def device_env(device: str, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -148,11 +149,12 @@ def _attempt(session: _Session, block: Block) -> Attempt:
         problem = session.rollback()
         if problem:
             return Attempt({"ok": False, "kind": "error", "error": problem, "stdout": ""},
-                           used, seconds=time.perf_counter() - started)
+                           used, spent_seconds=time.perf_counter() - started)
         reply = session.send(message)
     if reply["ok"]:
         session.history.append(message)
-    return Attempt(reply, used, seconds=reply.get("seconds", 0.0))
+    return Attempt(reply, used, seconds=reply.get("seconds", 0.0),
+                   spent_seconds=time.perf_counter() - started)
 
 
 def run_blocks(blocks: tuple[Block, ...], device: str, data: DataPlan,
@@ -178,9 +180,11 @@ def _guarded_attempt(session: _Session, block: Block) -> Attempt:
     try:
         return _attempt(session, block)
     except BlockTimedOut as exc:
-        return Attempt(None, fatal="timeout", fatal_detail=str(exc),
-                       seconds=time.perf_counter() - started)
+        spent = time.perf_counter() - started
+        return Attempt(None, fatal="timeout", fatal_detail=str(exc), seconds=spent,
+                       spent_seconds=spent)
     except WorkerDied as exc:
         session.close()
-        return Attempt(None, fatal="crash", fatal_detail=str(exc),
-                       seconds=time.perf_counter() - started)
+        spent = time.perf_counter() - started
+        return Attempt(None, fatal="crash", fatal_detail=str(exc), seconds=spent,
+                       spent_seconds=spent)

@@ -46,9 +46,10 @@ def runs_markdown(runs: Sequence[TutorialRun]) -> str:
         lines += [f"**{_cell(run.path)}**: {_cell(_summary(run))}", ""]
         if run.skipped:
             continue
-        lines += ["| block | line | verdict | s | detail |", "| --- | --- | --- | --- | --- |"]
+        lines += ["| block | line | verdict | s (run) | s (in all) | detail |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {b.index} | {b.line} | {b.verdict} | {b.seconds:.2f} | "
-                  f"{_cell(b.detail)} |" for b in run.blocks]
+                  f"{b.spent_seconds:.2f} | {_cell(b.detail)} |" for b in run.blocks]
         lines.append("")
     return "\n".join(lines)
 
@@ -60,12 +61,12 @@ def print_runs(runs: Sequence[TutorialRun], console: Console | None = None) -> N
             console.print(f"[dim]{escape(_summary(run))}[/]")
             continue
         table = Table(title=escape(f"{run.path} on {run.device}"))
-        for column in ("block", "line", "verdict", "s", "detail"):
+        for column in ("block", "line", "verdict", "s (run)", "s (in all)", "detail"):
             table.add_column(column, overflow="fold", no_wrap=column == "verdict")
         for b in run.blocks:
             style = STYLES.get(b.verdict, PASS_STYLE)
             table.add_row(str(b.index), str(b.line), f"[{style}]{b.verdict}[/]",
-                          f"{b.seconds:.2f}", escape(b.detail))
+                          f"{b.seconds:.2f}", f"{b.spent_seconds:.2f}", escape(b.detail))
         console.print(table)
         console.print(escape(_summary(run)))
 
@@ -101,8 +102,9 @@ def print_drift(table: DriftTable, console: Console | None = None) -> None:
     for release in table.releases:
         grid.add_column(escape(release), overflow="fold")
     for row in _drift_rows(table):
-        grid.add_row(escape(row[0]), *(f"[bold yellow]{escape(c)}[/]" if c.startswith("**")
-                                       else escape(c) for c in row[1:]))
+        grid.add_row(escape(row[0]), *(f"[bold yellow]{escape(c.replace('**', ''))}[/]"
+                                       if c.startswith("**") else escape(c)
+                                       for c in row[1:]))
     console.print(grid)
     console.print(f"{len(table.changes)} verdict change(s) between consecutive releases")
     for change in table.changes:

@@ -50,7 +50,7 @@ def block_verdict(block: Block, attempt: Attempt | None, failed_at: int) -> Bloc
         return BlockVerdict(block.index, block.line, NOT_RUN,
                             f"not run: block {failed_at} failed before it")
     common = {"index": block.index, "line": block.line, "shims": attempt.shims,
-              "seconds": attempt.seconds}
+              "seconds": attempt.seconds, "spent_seconds": attempt.spent_seconds}
     if attempt.fatal:
         return BlockVerdict(**common, verdict=FAILS, failure=attempt.fatal,
                             detail=_one_line(attempt.fatal_detail, _with_shims(attempt.shims)))
