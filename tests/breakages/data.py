@@ -14,6 +14,7 @@ import torchvision
 import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data._utils import collate as collate_module
 from torch.utils.data.dataloader import (
     _BaseDataLoaderIter,
     _MultiProcessingDataLoaderIter,
@@ -21,6 +22,8 @@ from torch.utils.data.dataloader import (
 )
 
 from breakages.model import Breakage
+
+TUTORIAL_BATCH = 4
 
 
 def _normalize_wrong_std() -> None:
@@ -148,6 +151,20 @@ def _workers_swap_first_batches() -> None:
     _MultiProcessingDataLoaderIter._next_data = next_data
 
 
+def _collate_rolls_labels_off_batch_4() -> None:
+    """The loader's collate pairing each image with its neighbour's label in batches of any
+    size but the tutorial's 4 (a batch of 4 is untouched)."""
+    original = collate_module.default_collate
+
+    def collate(batch):
+        images, labels, *rest = original(batch)
+        if len(labels) not in (1, TUTORIAL_BATCH):
+            labels = labels.roll(1)
+        return (images, labels, *rest)
+
+    collate_module.default_collate = collate
+
+
 def _next_restored_single_process() -> None:
     """.next() back on single-process loader iterators only (the tutorial's has 2 workers)."""
     _SingleProcessDataLoaderIter.next = lambda self: next(self)
@@ -221,6 +238,9 @@ BREAKAGES: tuple[Breakage, ...] = (
     Breakage("data_workers_swap_first_batches",
              "with workers, an epoch's first two batches come swapped",
              frozenset({"data.loader"}), _workers_swap_first_batches),
+    Breakage("data_collate_rolls_labels_off_batch_4",
+             "collate pairs images with a neighbour's label unless the batch is 4",
+             frozenset({"data.loader"}), _collate_rolls_labels_off_batch_4),
     Breakage("data_next_restored_single_process",
              "single-process loader iterators have .next() again",
              frozenset({"data.dataiter_next"}), _next_restored_single_process),
