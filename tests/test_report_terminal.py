@@ -20,7 +20,8 @@ from blitzbench.acceptance.spec import metric_pattern
 from blitzbench.report.html import STYLE
 from blitzbench.report.terminal import print_claim_matrix
 from blitzbench.report.tones import COMPARE_TONES, STATUS_TONES, TONE_STYLES, VERDICT_TONES
-from blitzbench.results.records import ClaimCell
+from blitzbench.results.compare import Verdict
+from blitzbench.results.records import CLAIM_VERDICTS, FINDING_STATUSES, ClaimCell
 
 #: rich's ANSI colour for each style word the tones use, and the hue the page draws the
 #: same tone in (html.py's style sheet), checked to be the same colour family
@@ -54,6 +55,9 @@ def test_terminal_and_page_colour_each_verdict_alike() -> None:
             if tone:
                 assert f".{tone} {{ color: {HUES[style]}" in STYLE, (word, tone)
     assert VERDICT_TONES["CONDITIONAL"] == VERDICT_TONES["OUTDATED"] == "info"
+    assert set(VERDICT_TONES) == set(CLAIM_VERDICTS) and set(STATUS_TONES) >= set(
+        FINDING_STATUSES)
+    assert set(COMPARE_TONES) == {v.value for v in Verdict}
     assert COMPARE_TONES["SLOWER"] == STATUS_TONES["FAIL"] == VERDICT_TONES["FAILS"] == "bad"
 
 

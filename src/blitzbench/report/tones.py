@@ -10,9 +10,10 @@ from __future__ import annotations
 
 __all__ = ["COMPARE_TONES", "STATUS_TONES", "TONE_STYLES", "VERDICT_TONES", "style_of"]
 
-#: claim verdicts: HOLDS as wanted, CONDITIONAL and OUTDATED are findings, not failures
+#: claim verdicts (results/records.py CLAIM_VERDICTS): HOLDS as wanted, CONDITIONAL and
+#: OUTDATED are findings, not failures; ERROR (the judge broke) is never a pass
 VERDICT_TONES = {"HOLDS": "good", "CONDITIONAL": "info", "OUTDATED": "info", "FAILS": "bad",
-                 "SKIPPED": "muted"}
+                 "SKIPPED": "muted", "ERROR": "bad"}
 #: acceptance statuses and verdicts (acceptance/rules.py)
 STATUS_TONES = {"PASS": "good", "FAIL": "bad", "NOISY": "warn", "SKIPPED": "muted",
                 "MISSING": "bad", "ACCEPTED": "good", "REJECTED": "bad"}
