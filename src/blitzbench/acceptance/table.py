@@ -32,7 +32,10 @@ def print_verdict(rows: Sequence[RuleResult], verdict: str, title: str,
                   console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
     table = Table(title=title)
-    for column in ("rule", "metric", "device", "measured", "bound", "status", "detail"):
+    # names are read whole (a metric folded mid-word is misread); prose columns fold
+    for column in ("rule", "metric"):
+        table.add_column(column, no_wrap=True)
+    for column in ("device", "measured", "bound", "status", "detail"):
         table.add_column(column, overflow="fold")
     for row in rows:
         style = STATUS_STYLES[row.status]
