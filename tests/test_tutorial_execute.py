@@ -6,6 +6,9 @@ worker except where a test says, so each run takes a fraction of a second."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -179,3 +182,36 @@ def test_each_device_runs_the_tutorial_with_only_its_own_device(capsys, tmp_path
         assert runs["cuda:0"].skipped.startswith("torch sees no CUDA device here")
         pytest.skip("no CUDA device: the cuda:0 run was reported skipped (checked above)")
     assert all(runs[f"cuda:{i}"].passed for i in range(torch.cuda.device_count()))
+
+
+def test_ctrl_c_kills_the_worker_and_exits_130(tmp_path):
+    """The worker is in its own process group, so a terminal's Ctrl-C reaches only the
+    command; the command must kill the worker's group on its way out."""
+    command = [sys.executable, "-m", "blitzbench", "tutorial",
+               str(TUTORIALS / "loops_forever.md"), "--device", "cpu", "--timeout-s", "120"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               cwd=tmp_path, preexec_fn=_default_sigint)
+    try:
+        worker = _wait_for_worker(process.pid)
+        time.sleep(0.5)  # in block 2's endless loop by now
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and b"interrupted" in err
+    assert not psutil.pid_exists(worker) or \
+        psutil.Process(worker).status() == psutil.STATUS_ZOMBIE
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job would inherit "ignore"
+
+
+def _wait_for_worker(parent: int, timeout_s: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for child in psutil.Process(parent).children():
+            if "blitzbench.tutorial.worker" in " ".join(child.cmdline()):
+                return child.pid
+        time.sleep(0.05)
+    raise AssertionError("the command started no worker")
