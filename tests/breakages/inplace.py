@@ -40,6 +40,45 @@ def _map_works_on_a_copy() -> None:
     torch.Tensor.map_ = map_
 
 
+# --- beyond the tutorial's example: only a tensor in another memory layout shows these ---
+
+
+def _patch(method: str, when, wrong) -> None:
+    """Tensor.<method> that returns ``wrong(original, self, *args)`` when ``when(self)``."""
+    original = getattr(torch.Tensor, method)
+
+    def patched(self, *args, **kwargs):
+        if when(self):
+            return wrong(original, self, *args, **kwargs)
+        return original(self, *args, **kwargs)
+
+    setattr(torch.Tensor, method, patched)
+
+
+def _exp_noncontiguous_out_of_place() -> None:
+    _patch("exp_", lambda t: not t.is_contiguous(), lambda original, t: torch.exp(t))
+
+
+def _sqrt_offset_wrong_values() -> None:
+    _patch("sqrt_", lambda t: t.storage_offset() > 0,
+           lambda original, t: original(t).mul_(1.001))
+
+
+def _clamp_transposed_wrong_values() -> None:
+    _patch("clamp_", lambda t: t.dim() == 2 and t.stride(0) < t.stride(1),
+           lambda original, t, *a, **k: original(t, *a, **k).add_(0.01))
+
+
+def _map_noncontiguous_on_copy() -> None:
+    _patch("map_", lambda t: not t.is_contiguous(),
+           lambda original, t, *a, **k: original(t.clone(), *a, **k))
+
+
+def _exponential_stepped_copy() -> None:
+    _patch("exponential_", lambda t: t.dim() == 2 and t.stride(-1) > 1,
+           lambda original, t, *a, **k: original(t.clone(), *a, **k))
+
+
 BREAKAGES: tuple[Breakage, ...] = (
     Breakage("inplace-exp-returns-new-tensor",
              "Tensor.exp_ computes exp out of place and returns the new tensor",
@@ -51,4 +90,19 @@ BREAKAGES: tuple[Breakage, ...] = (
              "Tensor.map_ (no out-of-place twin) applies its function to a copy and "
              "returns that copy",
              frozenset({INVENTORY}), _map_works_on_a_copy),
+    Breakage("inplace-exp-noncontiguous-out-of-place",
+             "Tensor.exp_ on a non-contiguous tensor returns a new tensor",
+             frozenset({SWEEP, INVENTORY}), _exp_noncontiguous_out_of_place, True),
+    Breakage("inplace-sqrt-offset-wrong-values",
+             "Tensor.sqrt_ on a slice that starts at an offset writes sqrt * 1.001",
+             frozenset({SWEEP}), _sqrt_offset_wrong_values, True),
+    Breakage("inplace-clamp-transposed-wrong-values",
+             "Tensor.clamp_ on a transposed matrix writes 0.01 too much",
+             frozenset({SWEEP}), _clamp_transposed_wrong_values, True),
+    Breakage("inplace-map-noncontiguous-on-copy",
+             "Tensor.map_ on a non-contiguous tensor works on a copy",
+             frozenset({INVENTORY}), _map_noncontiguous_on_copy, True),
+    Breakage("inplace-exponential-stepped-copy",
+             "Tensor.exponential_ on a stepped view fills a copy and returns it",
+             frozenset({INVENTORY}), _exponential_stepped_copy, True),
 )

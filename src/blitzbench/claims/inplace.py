@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
+from blitzbench.claims.tensor_inputs import LAYOUTS, relaid
 from blitzbench.claims.verdicts import judged
 
 __all__ = ["CLAIMS", "SECTION", "SWEEP", "InplaceCase", "underscore_methods"]
@@ -38,6 +39,12 @@ MIN_SWEEP = 40  # the issue's floor for the number of in-place methods swept
 # output aliases an input. Anything beyond is a wrong result.
 SWEEP_RTOL = 1e-6
 SWEEP_ATOL = 1e-6
+#: Methods judged on contiguous tensors only, and why: the result depends on the layout by
+#: definition, or the method refuses views (a boundary of the rule, BOUNDARIES checks it).
+LAYOUT_BOUND: Mapping[str, str] = {
+    "as_strided_": "reads raw memory: its result depends on the layout by definition",
+    "detach_": "refuses views (RuntimeError: Can't detach views in-place)",
+}
 SUMMARY_NAMES = 6  # names listed in a one-line summary; evidence carries the full lists
 
 Samples = Mapping[str, torch.Tensor]
@@ -80,6 +87,7 @@ class CaseResult:
     bit_exact: bool = False
     twin_dtype_differs: bool = False
     error: str | None = None
+    layout: str = "contiguous"
 
     @property
     def in_place(self) -> bool:
@@ -212,33 +220,56 @@ def _values_match(result: torch.Tensor, expected: torch.Tensor) -> tuple[bool, b
     return bool(close), False
 
 
-def run_case(case: InplaceCase, samples: Samples, seed: int) -> CaseResult:
-    """Call the in-place method on a copy of its sample and compare with the twin."""
+def run_case(case: InplaceCase, samples: Samples, seed: int,
+             layout: str = "contiguous") -> CaseResult:
+    """Call the in-place method on a copy of its sample, laid out as ``layout`` in memory,
+    and compare with the twin."""
     try:
         args = case.args(samples)
         base = samples[case.sample]
         if case.seed:
             torch.manual_seed(seed)
         expected = case.run_twin(base.clone(), args)
-        target = base.clone()
+        target = relaid(base, layout)
         pointer = target.data_ptr()
         if case.seed:
             torch.manual_seed(seed)
         returned = getattr(target, case.method)(*args)
     except Exception as exc:  # a method that is gone or refuses its sample is a finding
-        return CaseResult(case.method, error=f"{type(exc).__name__}: {exc}"[:200])
+        return CaseResult(case.method, error=f"{type(exc).__name__}: {exc}"[:200],
+                          layout=layout)
     close, exact = _values_match(target, expected)
     return CaseResult(case.method, returns_self=returned is target,
                       keeps_storage=target.data_ptr() == pointer, matches_twin=close,
-                      bit_exact=exact, twin_dtype_differs=expected.dtype != target.dtype)
+                      bit_exact=exact, twin_dtype_differs=expected.dtype != target.dtype,
+                      layout=layout)
+
+
+def layouts_for(case: InplaceCase) -> tuple[str, ...]:
+    """The layouts a case runs in: all, except where the result depends on the layout by
+    definition (as_strided_ reads raw memory; a random fill's order over memory is not its
+    twin's order over a contiguous tensor)."""
+    return ("contiguous",) if case.method in LAYOUT_BOUND or case.seed else LAYOUTS
+
+
+def _worst(results: list[CaseResult]) -> CaseResult:
+    """The first layout that broke the rule, else the contiguous result."""
+    return next((r for r in results if not r.ok), results[0])
 
 
 def run_sweep(device: torch.device, seed: int) -> list[CaseResult]:
+    """Every case in every layout it allows; one result per method (its worst layout)."""
     samples = sample_inputs(device, seed)
     with warnings.catch_warnings():
         # index_reduce_ announces its beta status once; the sweep judges it all the same
         warnings.filterwarnings("ignore", message=r"index_reduce\(\) is in beta")
-        return [run_case(case, samples, seed) for case in SWEEP]
+        return [_worst([run_case(case, samples, seed, layout) for layout in layouts_for(case)])
+                for case in SWEEP]
+
+
+def sweep_runs() -> int:
+    """How many (method, layout) inputs the sweep judges."""
+    return sum(len(layouts_for(case)) for case in SWEEP)
 
 
 def _names(results: list[CaseResult], keep: Callable[[CaseResult], bool]) -> list[str]:
@@ -256,16 +287,22 @@ def judge_sweep(ctx: ClaimContext) -> Outcome:
     failed = _names(results, lambda r: not r.ok)
     ok = not failed and len(results) >= MIN_SWEEP
     summary = (f"{len(results) - len(failed)}/{len(results)} in-place methods returned self, "
-               f"kept their storage and matched their twin"
+               f"kept their storage and matched their twin in {len(LAYOUTS)} memory layouts"
                + (f"; failed: {_short(failed)}" if failed else ""))
-    return judged(ok, Verdict.HOLDS, summary,
+    outcome = judged(ok, Verdict.HOLDS, summary,
                   swept=len(results), minimum=MIN_SWEEP,
                   bit_exact=sum(r.bit_exact for r in results),
                   failed={r.method: _failure(r) for r in results if not r.ok},
-                  twin_returns_other_dtype=_names(results, lambda r: r.twin_dtype_differs))
+                  twin_returns_other_dtype=_names(results, lambda r: r.twin_dtype_differs),
+                  layouts=list(LAYOUTS), contiguous_only=dict(LAYOUT_BOUND))
+    return replace(outcome, inputs_tried=sweep_runs())
 
 
 def _failure(result: CaseResult) -> str:
+    return f"{result.layout}: {_failure_text(result)}"
+
+
+def _failure_text(result: CaseResult) -> str:
     if result.error:
         return result.error
     problems = [text for flag, text in ((result.returns_self, "returned another object"),
@@ -351,20 +388,50 @@ BOUNDARIES: tuple[Boundary, ...] = (
              lambda d: torch.ones(SIDE, device=d, requires_grad=True).add_(1)),
     Boundary("overlap: expanded view",
              lambda d: torch.zeros(1, device=d).expand(SIDE).add_(1)),
+    Boundary("views: detach_ on a slice",
+             lambda d: torch.zeros(SIDE, SIDE, device=d)[1:].detach_()),
 )
 
 
-def run_probe(probe: Probe, device: torch.device, seed: int) -> CaseResult:
+#: Probes judged on a contiguous tensor only: they replace or move the storage by design,
+#: or their sample is sparse.
+PROBE_LAYOUT_BOUND = frozenset({"resize_", "resize_as_", "set_", "share_memory_"})
+
+
+def run_probe(probe: Probe, device: torch.device, seed: int,
+              layout: str = "contiguous") -> CaseResult:
     g = torch.Generator().manual_seed(seed)
-    target = _sparse(device) if probe.sparse else torch.rand(SIDE, SIDE, generator=g).to(device)
+    target = _sparse(device) if probe.sparse else relaid(
+        torch.rand(SIDE, SIDE, generator=g).to(device), layout)
     pointer = None if probe.sparse else target.data_ptr()
     try:
         returned = probe.call(target, device)
     except Exception as exc:
-        return CaseResult(probe.method, error=f"{type(exc).__name__}: {exc}"[:200])
+        return CaseResult(probe.method, error=f"{type(exc).__name__}: {exc}"[:200],
+                          layout=layout)
     keeps = True if pointer is None else target.data_ptr() == pointer
     return CaseResult(probe.method, returns_self=returned is target, keeps_storage=keeps,
-                      matches_twin=True)
+                      matches_twin=True, layout=layout)
+
+
+def probe_layouts(probe: Probe) -> tuple[str, ...]:
+    bound = probe.sparse or probe.method in PROBE_LAYOUT_BOUND
+    return ("contiguous",) if bound else LAYOUTS
+
+
+def run_probes(device: torch.device, seed: int) -> dict[str, CaseResult]:
+    """Every probe in every layout it allows; per method its first layout that was not in
+    place, else the contiguous result."""
+    results = {}
+    for probe in PROBES:
+        runs = [run_probe(probe, device, seed, layout) for layout in probe_layouts(probe)]
+        results[probe.method] = next((r for r in runs if not r.in_place), runs[0])
+    return results
+
+
+def inventory_runs() -> int:
+    """How many (method, layout) inputs the inventory judges."""
+    return sweep_runs() + sum(len(probe_layouts(p)) for p in PROBES)
 
 
 def boundary_outcome(boundary: Boundary, device: torch.device) -> str:
@@ -410,6 +477,11 @@ class Inventory:
 
 
 def _exception_text(result: CaseResult) -> str:
+    text = _exception_reason(result)
+    return text if result.layout == "contiguous" else f"{result.layout}: {text}"
+
+
+def _exception_reason(result: CaseResult) -> str:
     if result.error:
         return result.error
     return "; ".join(text for flag, text in ((result.returns_self, "returns another object"),
@@ -420,7 +492,7 @@ def _exception_text(result: CaseResult) -> str:
 def take_inventory(device: torch.device, seed: int) -> Inventory:
     names = underscore_methods()
     results = {r.method: r for r in run_sweep(device, seed)}
-    results.update({p.method: run_probe(p, device, seed) for p in PROBES})
+    results.update(run_probes(device, seed))
     return Inventory(names=names, results={n: r for n, r in results.items() if n in names},
                      known=KNOWN_EXCEPTIONS.get(device.type, {}),
                      boundaries={b.name: boundary_outcome(b, device) for b in BOUNDARIES})
@@ -439,7 +511,8 @@ def judge_inventory(ctx: ClaimContext) -> Outcome:
         boundaries=dict(inv.boundaries),
         condition="in place except the named exceptions; an in-place form cannot change "
                   "self's dtype or shape, write through an expanded view, or modify a leaf "
-                  "that requires grad (each raises RuntimeError); comparison and logical "
+                  "that requires grad, or detach a view (each raises RuntimeError); "
+                  "comparison and logical "
                   "in-place forms write 0/1 in self's dtype")
     in_place = len(inv.results) - len(exceptions)
     summary = (f"{in_place} of {len(inv.names)} underscore methods returned self and kept "
@@ -450,10 +523,10 @@ def judge_inventory(ctx: ClaimContext) -> Outcome:
                     *(f"{n} is named but behaved in place" for n in inv.missing),
                     *(f"{n}: {v}" for n, v in inv.boundaries.items()
                       if v != "raises RuntimeError")]
-        return Outcome(Verdict.FAILS, f"contradicted: {_short(problems)}", evidence)
-    if not exceptions:
-        return Outcome(Verdict.HOLDS, summary, evidence)
-    return Outcome(Verdict.CONDITIONAL, summary, evidence)
+        return Outcome(Verdict.FAILS, f"contradicted: {_short(problems)}", evidence,
+                       inventory_runs())
+    verdict = Verdict.CONDITIONAL if exceptions else Verdict.HOLDS
+    return Outcome(verdict, summary, evidence, inventory_runs())
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -461,9 +534,14 @@ CLAIMS: tuple[Claim, ...] = (
           f"Each of at least {MIN_SWEEP} in-place Tensor methods with an out-of-place twin "
           "(abs_, add_, clamp_, exp_, t_, zero_, fill_, ...) returns the tensor itself, keeps "
           "its memory, and leaves it equal to what the twin computes.",
-          WHERE, Verdict.HOLDS, judge_sweep),
+          WHERE, Verdict.HOLDS, judge_sweep,
+          inputs=InputSpace("in-place methods with a twin", layouts=LAYOUTS,
+                            dtypes=("float32", "float64", "int64", "bool"),
+                            facets=(("methods", ("147 swept",)),))),
     Claim("inplace.underscore_inventory", SECTION,
           "Every public Tensor method whose name ends in one underscore works in place: it "
           "returns the tensor itself and keeps its memory.",
-          WHERE, Verdict.CONDITIONAL, judge_inventory),
+          WHERE, Verdict.CONDITIONAL, judge_inventory,
+          inputs=InputSpace("every underscore method", layouts=LAYOUTS,
+                            facets=(("methods", ("swept and probed",)),))),
 )

@@ -15,19 +15,21 @@ which the runner reports as ERROR.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 from hypothesis import strategies as st
 
 from blitzbench.claims.faults import JudgeError, raised_by_library
+from blitzbench.claims.model import Outcome, Verdict
 from blitzbench.errors import UsageError
 
 __all__ = ["DEPTH_ENV", "DEPTH_FACTORS", "PROPERTY_SEED", "PropertyRun", "budget",
-           "current_depth", "run_property"]
+           "covering_rows", "current_depth", "judged_properties", "run_property"]
 
 T = TypeVar("T")
 
@@ -84,9 +86,21 @@ def _text(example: Any, describe: Callable[[Any], str]) -> str:
     return describe(example)[:EXAMPLE_TEXT_LIMIT]
 
 
+def covering_rows(*dimensions: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Every pair of values of the first two dimensions, the others cycled along: a small
+    set of inputs on which each value of every dimension appears. Hypothesis draws its
+    inputs toward small, repeated cases; these explicit ones make sure no dtype, layout or
+    operand kind of the declared space goes untried."""
+    first, second, *rest = dimensions
+    return [(a, b, *(values[i % len(values)] for values in rest))
+            for i, (a, b) in enumerate(itertools.product(first, second))]
+
+
 def run_property(strategy: st.SearchStrategy[T], check: Callable[[T], str | None],
-                 quick_examples: int, describe: Callable[[Any], str] = repr) -> PropertyRun:
-    """Judge ``check`` on up to ``budget(quick_examples)`` inputs drawn from ``strategy``.
+                 quick_examples: int, describe: Callable[[Any], str] = repr,
+                 explicit: Sequence[T] = ()) -> PropertyRun:
+    """Judge ``check`` on the ``explicit`` inputs, then on up to
+    ``budget(quick_examples)`` inputs drawn from ``strategy``.
 
     Raises :class:`JudgeError` (the smallest input, the judge's exception) when the judge's
     own code broke; returns the run otherwise.
@@ -108,7 +122,10 @@ def run_property(strategy: st.SearchStrategy[T], check: Callable[[T], str | None
             seen.update(failing=_text(example, describe), problem=problem, error=None)
             raise _Contradiction(problem)
 
-    test = seed(PROPERTY_SEED)(_settings(budget(quick_examples))(given(strategy)(probe)))
+    test = given(strategy)(probe)
+    for case in reversed(explicit):
+        test = example(case)(test)
+    test = seed(PROPERTY_SEED)(_settings(budget(quick_examples))(test))
     try:
         test()
     except _Contradiction:
@@ -117,3 +134,22 @@ def run_property(strategy: st.SearchStrategy[T], check: Callable[[T], str | None
         cause = seen["error"] or exc
         raise JudgeError(seen["failing"] or "(none drawn)", cause) from cause
     return PropertyRun(seen["tried"])
+
+
+def judged_properties(runs: Mapping[str, PropertyRun], example_ok: bool, verdict_if_ok: Verdict,
+                      summary: str, **evidence: object) -> Outcome:
+    """``verdict_if_ok`` when the tutorial's example (``example_ok``) and every property
+    held; FAILS otherwise, naming the first property broken and its smallest input. The
+    outcome counts every input tried, for the claim's coverage line."""
+    tried = sum(run.tried for run in runs.values())
+    evidence = {**evidence, "inputs_tried": {name: run.tried for name, run in runs.items()}}
+    broken = {name: run for name, run in runs.items() if not run.held}
+    if broken:
+        evidence["smallest_failing_input"] = {n: r.counterexample for n, r in broken.items()}
+        evidence["problem"] = {n: r.problem for n, r in broken.items()}
+        name, run = next(iter(broken.items()))
+        return Outcome(Verdict.FAILS, f"contradicted: {name} on {run.counterexample}: "
+                                      f"{run.problem}"[:300], evidence, tried)
+    if not example_ok:
+        return Outcome(Verdict.FAILS, f"contradicted: {summary}", evidence, tried)
+    return Outcome(verdict_if_ok, summary, evidence, tried)
