@@ -215,3 +215,11 @@ def _wait_for_worker(parent: int, timeout_s: float = 60.0) -> int:
                 return child.pid
         time.sleep(0.05)
     raise AssertionError("the command started no worker")
+
+
+def test_the_markdown_table_names_each_shim_with_its_release(capsys):
+    code, out, _ = _run(capsys, TUTORIALS / "basics.md", "--device", "cpu", "--format",
+                        "markdown")
+    assert code == 0
+    assert "| 4 | 48 | RUNS WITH A SHIM |" in out
+    assert "- y.creator -> y.grad_fn: torch 0.2.0 (Aug 2017)" in out

@@ -71,8 +71,9 @@ def _tutorial_rows(results: TutorialResults) -> dict[str, str]:
     rows = {}
     for run in results.runs:
         name = Path(run.path).name
+        where = "cell" if run.format == "notebook" else "line"
         for block in run.blocks:
-            rows[f"{name} block {block.index} (line {block.line}) [{run.device}]"] = \
+            rows[f"{name} block {block.index} ({where} {block.line}) [{run.device}]"] = \
                 block.verdict
     return rows
 

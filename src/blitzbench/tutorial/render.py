@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from blitzbench.results.drift import DriftTable
+from blitzbench.tutorial.shims import shim_named
 from blitzbench.results.tutorial import (
     FAILS,
     NOT_RUN,
@@ -22,7 +23,7 @@ from blitzbench.results.tutorial import (
     verdict_counts,
 )
 
-__all__ = ["drift_markdown", "print_drift", "print_runs", "runs_markdown"]
+__all__ = ["drift_markdown", "print_drift", "print_runs", "runs_markdown", "shims_used"]
 
 STYLES = {FAILS: "bold red", OUTPUT_DIFFERS: "yellow", NOT_RUN: "dim"}
 PASS_STYLE = "green"
@@ -32,11 +33,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _where(run: TutorialRun) -> str:
+    """A block's place: its first line, or a notebook's cell number."""
+    return "cell" if run.format == "notebook" else "line"
+
+
 def _summary(run: TutorialRun) -> str:
     if run.skipped:
         return f"{run.device}: skipped: {run.skipped}"
     counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(run.blocks).items())
     return f"{run.device}: {len(run.blocks)} blocks in {run.seconds:.1f} s: {counts}"
+
+
+def shims_used(runs: Sequence[TutorialRun]) -> list[str]:
+    """One line per shim the runs needed: what it rewrites, the release, the source."""
+    names = dict.fromkeys(s for run in runs for b in run.blocks for s in b.shims)
+    return [f"{name}: {shim_named(name).release} ({shim_named(name).source})"
+            for name in names]
 
 
 def runs_markdown(runs: Sequence[TutorialRun]) -> str:
@@ -46,11 +59,13 @@ def runs_markdown(runs: Sequence[TutorialRun]) -> str:
         lines += [f"**{_cell(run.path)}**: {_cell(_summary(run))}", ""]
         if run.skipped:
             continue
-        lines += ["| block | line | verdict | s (run) | s (in all) | detail |",
+        lines += [f"| block | {_where(run)} | verdict | s (run) | s (in all) | detail |",
                   "| --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {b.index} | {b.line} | {b.verdict} | {b.seconds:.2f} | "
                   f"{b.spent_seconds:.2f} | {_cell(b.detail)} |" for b in run.blocks]
         lines.append("")
+    used = shims_used(runs)
+    lines += ["Shims used:", "", *(f"- {_cell(line)}" for line in used), ""] if used else []
     return "\n".join(lines)
 
 
@@ -61,7 +76,7 @@ def print_runs(runs: Sequence[TutorialRun], console: Console | None = None) -> N
             console.print(f"[dim]{escape(_summary(run))}[/]")
             continue
         table = Table(title=escape(f"{run.path} on {run.device}"))
-        for column in ("block", "line", "verdict", "s (run)", "s (in all)", "detail"):
+        for column in ("block", _where(run), "verdict", "s (run)", "s (in all)", "detail"):
             table.add_column(column, overflow="fold", no_wrap=column == "verdict")
         for b in run.blocks:
             style = STYLES.get(b.verdict, PASS_STYLE)
@@ -69,6 +84,8 @@ def print_runs(runs: Sequence[TutorialRun], console: Console | None = None) -> N
                           f"{b.seconds:.2f}", f"{b.spent_seconds:.2f}", escape(b.detail))
         console.print(table)
         console.print(escape(_summary(run)))
+    for line in shims_used(runs):
+        console.print(f"shim {escape(line)}")
 
 
 def _drift_rows(table: DriftTable) -> list[list[str]]:
