@@ -14,7 +14,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from blitzbench.results.drift import DriftTable
-from blitzbench.tutorial.shims import shim_named
 from blitzbench.results.tutorial import (
     FAILS,
     NOT_RUN,
@@ -22,6 +21,7 @@ from blitzbench.results.tutorial import (
     TutorialRun,
     verdict_counts,
 )
+from blitzbench.tutorial.shims import shim_named
 
 __all__ = ["drift_markdown", "print_drift", "print_runs", "runs_markdown", "shims_used"]
 
