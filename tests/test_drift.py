@@ -29,7 +29,9 @@ def _write_run(folder: Path, torch: str, claim_verdict: str, block_verdict: str)
     shims = ("y.creator -> y.grad_fn",) if block_verdict == "RUNS WITH A SHIM" else ()
     blocks = (BlockVerdict(1, 28, "RUNS AS WRITTEN"),
               BlockVerdict(2, 174, block_verdict, shims=shims))
-    results = TutorialResults((TutorialRun("/x/post.txt", "markdown", "cpu", blocks),),
+    results = TutorialResults((TutorialRun("/x/post.txt", "markdown", "cpu", blocks),
+                               TutorialRun("/x/post.txt", "markdown", "cuda:0",
+                                           skipped="torch sees no CUDA device here")),
                               torch=torch, torchvision="0.x")
     (folder / "tutorial.json").write_text(json.dumps(results.to_json()))
     return folder
@@ -59,6 +61,7 @@ def test_the_markdown_table(capsys, releases):
     assert "| row | torch 2.9.1 / torchvision 0.x | torch 2.10.0+cpu" in out
     assert "| claim data.loader [cpu] | HOLDS | **FAILS** (was HOLDS) | FAILS |" in out
     assert "2 verdict change(s) between consecutive releases" in out
+    assert "| post.txt (every block) [cuda:0] | SKIPPED | SKIPPED | SKIPPED |" in out
 
 
 def test_the_terminal_table(capsys, releases):
