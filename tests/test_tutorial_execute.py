@@ -223,3 +223,11 @@ def test_the_markdown_table_names_each_shim_with_its_release(capsys):
     assert code == 0
     assert "| 4 | 48 | RUNS WITH A SHIM |" in out
     assert "- y.creator -> y.grad_fn: torch 0.2.0 (Aug 2017)" in out
+
+
+def test_blocks_are_offline_so_a_download_fails_at_once(capsys, tmp_path):
+    (tmp_path / "t.md").write_text("```python\nimport urllib.request\n"
+                                   "urllib.request.urlopen('https://example.com/data.tar.gz')\n"
+                                   "```\n")
+    code, _, err = _run(capsys, tmp_path / "t.md", "--device", "cpu", "--timeout-s", "10")
+    assert code == 1 and "network disabled for tutorial blocks: looking up 'example.com'" in err

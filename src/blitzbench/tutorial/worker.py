@@ -34,6 +34,7 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 PATH_EVENTS = ("os.remove", "os.rmdir", "os.mkdir", "os.truncate", "shutil.rmtree",
                "os.symlink", "os.link", "os.chmod")
 ALLOWED_OUTSIDE = ("/dev/",)  # /dev/null, /dev/shm (DataLoader workers' shared memory)
+LOCAL_HOSTS = (None, "", "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1")
 
 
 class InputRequested(EOFError):
@@ -77,6 +78,9 @@ def _audit(event: str, args: tuple) -> None:
     elif event == "socket.connect" and isinstance(args[1], tuple):
         raise NetworkDisabled(f"network disabled for tutorial blocks: connect to "
                               f"{args[1][0]} refused (no download)")
+    elif event == "socket.getaddrinfo" and args[0] not in LOCAL_HOSTS:
+        raise NetworkDisabled(f"network disabled for tutorial blocks: looking up "
+                              f"{args[0]!r} refused (no download)")
     for path in paths:
         full = _outside(path)
         if full is not None:
