@@ -220,11 +220,12 @@ def _truth_problem(ctx: ClaimContext, splits: dict[bool, Dataset]) -> tuple[str 
               for train, split in splits.items()}
     truth = synthetic_truth(wanted, seed=_synthetic_seed(ctx.data),
                             train_count=len(splits[True]), test_count=len(splits[False]))
+    compared = sum(map(len, wanted.values()))
     for train, split in splits.items():
         problem = _split_problem(split, wanted[train], *truth[train])
         if problem is not None:
-            return f"{'train' if train else 'test'} split: {problem}", 0
-    return None, sum(map(len, wanted.values()))
+            return f"{'train' if train else 'test'} split: {problem}", compared
+    return None, compared
 
 
 def judge_layout(ctx: ClaimContext) -> Outcome:
