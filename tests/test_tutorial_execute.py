@@ -231,3 +231,11 @@ def test_blocks_are_offline_so_a_download_fails_at_once(capsys, tmp_path):
                                    "```\n")
     code, _, err = _run(capsys, tmp_path / "t.md", "--device", "cpu", "--timeout-s", "10")
     assert code == 1 and "network disabled for tutorial blocks: looking up 'example.com'" in err
+
+
+def test_a_worker_that_cannot_start_is_named_so(tmp_path, monkeypatch):
+    from blitzbench.tutorial.process import WorkerDied, WorkerProcess
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(WorkerDied, match="did not start"):
+        WorkerProcess(tmp_path, {})

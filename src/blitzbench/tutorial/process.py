@@ -49,7 +49,12 @@ class WorkerProcess:
         os.close(reply_write)
         self._buffer = b""
         self._closed = False
-        self.read_reply(STARTUP_TIMEOUT_S)
+        try:
+            self.read_reply(STARTUP_TIMEOUT_S)
+        except (BlockTimedOut, WorkerDied):
+            log = (workdir / ".worker.log").read_text(errors="replace").strip()
+            last = log.splitlines()[-1] if log else "no message"
+            raise WorkerDied(f"crashed: the worker process did not start ({last})") from None
 
     def send(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """Run one block; its reply, or BlockTimedOut / WorkerDied (worker then killed)."""
