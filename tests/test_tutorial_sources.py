@@ -83,3 +83,14 @@ def test_no_code_blocks_or_no_file_is_not_a_tutorial(tmp_path):
     (tmp_path / "binary.md").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(NotATutorialError, match="not UTF-8"):
         read_tutorial(tmp_path / "binary.md")
+
+
+def test_the_tutorial_exit_codes_are_distinct_from_every_other():
+    from blitzbench import errors
+
+    ours = [errors.NotATutorialError, errors.NotebookFormatError, errors.BlockTimeoutError,
+            errors.BlockCrashedError, errors.BlockInputError, errors.BlockOutsideWriteError]
+    others = {cls.exit_code for cls in vars(errors).values() if isinstance(cls, type)
+              and issubclass(cls, errors.BlitzError) and cls not in ours}
+    codes = [cls.exit_code for cls in ours]
+    assert len(set(codes)) == len(codes) and not set(codes) & (others | {0, 130})
