@@ -117,3 +117,12 @@ def test_nan_matches_only_nan():
     assert match_output("", "tensor([nan, 1.])", "tensor([nan, 1.])").difference is None
     assert match_output("", "tensor([0., 1.])", "tensor([nan, 1.])").difference is not None
     assert math.isnan(parse_printed("tensor([nan])")[0].values[0])
+
+
+def test_summarized_tensors_compare_their_structure_and_say_the_values_were_not():
+    shown = "tensor([0., 0., 0.,  ..., 0., 0., 0.])"
+    result = match_output("", "tensor([1., 1., 1.,  ..., 1., 1., 1.])", shown)
+    assert result.difference is None
+    assert result.notes == ("summarized values (...) not compared",)
+    assert "dtype" in match_output("", "tensor([0., 0.,  ..., 0.], dtype=torch.float64)",
+                                   shown).difference
