@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blitzbench.errors import NotATutorialError, NotebookFormatError
 from blitzbench.tutorial.sources import read_tutorial
@@ -94,3 +96,36 @@ def test_the_tutorial_exit_codes_are_distinct_from_every_other():
               and issubclass(cls, errors.BlitzError) and cls not in ours}
     codes = [cls.exit_code for cls in ours]
     assert len(set(codes)) == len(codes) and not set(codes) & (others | {0, 130})
+
+
+LINE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl",
+                                                                          "Zp")),
+               min_size=1, max_size=30).filter(lambda s: s.strip() and "`" not in s
+                                               and "~" not in s)
+BLOCK = st.tuples(st.lists(LINE, min_size=1, max_size=4),
+                  st.none() | st.lists(LINE, min_size=1, max_size=3),
+                  st.sampled_from(["<u>输出</u>：", "<u>输出:</u>", "Output:", ""]),
+                  st.sampled_from(["python", "py"]))
+
+
+def _post(blocks) -> str:
+    """A post in the shared post's style: prose, a code fence, then the output fence after
+    a label (or, unlabelled, as an untagged fence right after the code)."""
+    parts = ["# A generated post", ""]
+    for code, output, label, language in blocks:
+        parts += ["Some prose.", "", f"```{language}", *code, "```", ""]
+        if output is not None:
+            parts += [label, ""] if label else []
+            parts += ["```python" if label else "```", *output, "```", ""]
+    return "\n".join(parts)
+
+
+@settings(max_examples=80, deadline=None)
+@given(blocks=st.lists(BLOCK, min_size=1, max_size=5))
+def test_a_generated_post_reads_back_block_by_block(tmp_path_factory, blocks):
+    path = tmp_path_factory.mktemp("post") / "post.md"
+    path.write_text(_post(blocks), encoding="utf-8")
+    read = read_tutorial(path).blocks
+    assert [b.code for b in read] == ["\n".join(code) + "\n" for code, *_ in blocks]
+    assert [b.expected for b in read] == [None if output is None else "\n".join(output)
+                                          for _, output, *_ in blocks]
