@@ -48,11 +48,10 @@ from blitzbench.claims.data_loading import (
     epoch_problem,
     loader_cases,
     observe_epochs,
-    worker_lost,
+    unless_worker_lost,
 )
-from blitzbench.claims.faults import JudgeError
 from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
-from blitzbench.claims.properties import run_property
+from blitzbench.claims.properties import budget, run_property
 from blitzbench.claims.verdicts import judged
 from blitzbench.workloads.cifar import (
     CLASSES,
@@ -156,30 +155,40 @@ def _ramp() -> np.ndarray:
                     axis=-1)
 
 
+def _fixed_problem(images: list[np.ndarray]) -> str | None:
+    """The first of the fixed images the transform gets wrong, and how."""
+    for number, pixels in enumerate(images):
+        problem = transform_problem(pixels)
+        if problem is not None:
+            return f"{problem} on fixed image {number} ({_describe_pixels(pixels)[:60]}...)"
+    return None
+
+
 def judge_normalize(ctx: ClaimContext) -> Outcome:
+    """Generated images first (a failure shrinks to the smallest), then the fixed ones."""
     ramp = _ramp()
     fixed = [ramp, *tutorial_split(ctx.data, True).data[:BATCH_SIZE]]
-    fixed_problem = next((p for p in map(transform_problem, fixed) if p is not None), None)
     images = hnp.arrays(np.uint8, st.tuples(st.integers(*IMAGE_SIDES),
                                             st.integers(*IMAGE_SIDES), st.just(3)))
     run = run_property(images, transform_problem, NORMALIZE_EXAMPLES, _describe_pixels)
+    problem = (f"{run.problem} on {run.counterexample}" if not run.held
+               else _fixed_problem(fixed))
     normalized = tutorial_transform()(Image.fromarray(ramp))
     values = normalized[0].flatten()[np.argsort(ramp[..., 0].flatten())]
     recovered = unnormalize(normalized.to(ctx.device)).cpu()
-    ok = fixed_problem is None and run.held and _arrives_intact(normalized, ctx.device)
-    behaviour = (f"every channel and pixel of {run.tried + len(fixed)} images (all 256 levels,"
-                 f" {BATCH_SIZE} CIFAR-10, {run.tried} generated) as defined"
-                 if ok else f"{fixed_problem or run.problem}")
+    tried = run.tried + (len(fixed) if run.held else 0)
     return replace(judged(
-        ok, Verdict.HOLDS,
-        f"pixels 0..255 map to [{float(values[0]):g}, {float(values[-1]):g}]; {behaviour}",
+        problem is None and _arrives_intact(normalized, ctx.device), Verdict.HOLDS,
+        f"pixels 0..255 map to [{float(values[0]):g}, {float(values[-1]):g}]; "
+        + (problem or f"every channel and pixel of {tried} images (all 256 levels, "
+                      f"{BATCH_SIZE} CIFAR-10, {run.tried} generated) as defined"),
         first=float(values[0]), last=float(values[-1]), pixel_128=float(values[128]),
         max_error=float((normalized.double() - _defined(ramp)).abs().max()),
         unnormalize_max_error=float((recovered.double() - _defined(ramp) / 2 - 0.5).abs()
                                     .max()),
         strictly_increasing=bool((values[1:] > values[:-1]).all()),
-        inputs_tried=run.tried + len(fixed), smallest_failing_input=run.counterexample,
-        problem=fixed_problem or run.problem or None), inputs_tried=run.tried + len(fixed))
+        inputs_tried=tried, smallest_failing_input=run.counterexample,
+        problem=problem), inputs_tried=tried)
 
 
 def _synthetic_seed(source: DataSource) -> int:
@@ -263,8 +272,9 @@ def _pinned_batches_intact(dataset: Dataset, ctx: ClaimContext) -> bool:
                          pin_memory=True, seed=ctx.seed)
     batches = iter(loader)
     try:
-        return all(_arrives_intact(next(batches)[0], ctx.device)
-                   for _ in range(BATCHES_MOVED))
+        with unless_worker_lost(f"pinned loader, {NUM_WORKERS} workers"):
+            return all(_arrives_intact(next(batches)[0], ctx.device)
+                       for _ in range(BATCHES_MOVED))
     finally:
         stop_workers(batches)
 
@@ -286,7 +296,7 @@ def _loader_search(train: Dataset, ctx: ClaimContext) -> tuple[int, str | None, 
     cases = [LoaderCase(NUM_WORKERS, ctx.seed, BATCH_SIZE, tuple(sorted(rng.choice(
         len(train), size=TUTORIAL_SUBSET, replace=False).tolist())))]
     cases += [_seeded_case(w, rng, len(train)) for w, n in WORKER_CASES.items()
-              for _ in range(n)]
+              for _ in range(budget(n))]
     for tried, case in enumerate(cases, start=1):
         problem = epoch_problem(case, observe_epochs(train, case))
         if problem is not None:
@@ -323,15 +333,12 @@ def _first_batch(ctx: ClaimContext, workers: int, shuffle: bool) -> dict[str, ob
     dataiter = iter(make_loader(subset, BATCH_SIZE, shuffle=shuffle, num_workers=workers,
                                 seed=ctx.seed))
     try:
-        try:
-            legacy = f"returned {type(dataiter.next()).__name__}"
-        except AttributeError as exc:
-            legacy = f"AttributeError: {exc}"
-        images, labels, indices = next(dataiter)
-    except Exception as exc:
-        if worker_lost(exc):
-            raise JudgeError(f"{workers} workers, shuffle={shuffle}", exc) from exc
-        raise
+        with unless_worker_lost(f"{workers} workers, shuffle={shuffle}"):
+            try:
+                legacy = f"returned {type(dataiter.next()).__name__}"
+            except AttributeError as exc:
+                legacy = f"AttributeError: {exc}"
+            images, labels, indices = next(dataiter)
     finally:
         stop_workers(dataiter)
     items = [split[i] for i in indices.tolist()]

@@ -16,6 +16,7 @@ on its own (a segmentation fault, an abort) is left to the runner as an observat
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ from torch.utils.data import Dataset, Sampler
 from blitzbench.claims.faults import JudgeError
 from blitzbench.workloads.cifar import make_loader, stop_workers
 
-__all__ = ["EpochRun", "IndexedSubset", "LoaderCase", "loader_cases", "observe_epochs",
-           "worker_lost"]
+__all__ = ["EpochRun", "IndexedSubset", "LoaderCase", "epoch_problem", "loader_cases",
+           "observe_epochs", "unless_worker_lost", "worker_lost"]
 
 #: Signals that only something outside the loader sends (kill, the OOM killer, Ctrl-C).
 EXTERNAL_SIGNALS = ("Killed", "Terminated", "Interrupt", "Hangup")
@@ -112,6 +113,18 @@ def worker_lost(exc: BaseException) -> bool:
     return match.group(2) is None or match.group(2) in EXTERNAL_SIGNALS
 
 
+@contextlib.contextmanager
+def unless_worker_lost(example: str) -> Iterator[None]:
+    """Run a loader; a worker lost from outside becomes JudgeError on ``example`` (ERROR,
+    could not judge) instead of reaching the runner as torch's exception (FAILS)."""
+    try:
+        yield
+    except Exception as exc:
+        if worker_lost(exc):
+            raise JudgeError(example, exc) from exc
+        raise
+
+
 @dataclass(frozen=True)
 class EpochRun:
     """Per epoch: the positions the sampler drew, and per batch the delivered indices,
@@ -145,15 +158,13 @@ def observe_epochs(dataset: Dataset, case: LoaderCase, epochs: int = EPOCHS) -> 
         matches.append([])
         iterator = iter(loader)
         try:
-            for images, labels, indices in iterator:
-                delivered[-1].append(indices.tolist())
-                matches[-1].append(_batch_matches(dataset, images, labels, indices.tolist()))
-                shapes.add(tuple(images.shape))
-                dtypes.add((str(images.dtype), str(labels.dtype)))
-        except Exception as exc:
-            if worker_lost(exc):
-                raise JudgeError(case.describe(), exc) from exc
-            raise
+            with unless_worker_lost(case.describe()):
+                for images, labels, indices in iterator:
+                    delivered[-1].append(indices.tolist())
+                    matches[-1].append(_batch_matches(dataset, images, labels,
+                                                      indices.tolist()))
+                    shapes.add(tuple(images.shape))
+                    dtypes.add((str(images.dtype), str(labels.dtype)))
         finally:
             stop_workers(iterator)
     return EpochRun(recorder.epochs, delivered, matches, frozenset(shapes), frozenset(dtypes))
