@@ -85,9 +85,9 @@ def test_list_metrics_names_units_meanings_and_wildcards() -> None:
 def test_native_profiler_noise_is_dropped_and_real_lines_kept(
         capfd: pytest.CaptureFixture[str]) -> None:
     """Issue 12: Kineto's USDT lines and c10's allocator note printed mid-output."""
-    from blitzbench.commands.accept import _native_noise_dropped
+    from blitzbench.profiling.quiet import native_noise_dropped
 
-    with _native_noise_dropped():
+    with native_noise_dropped():
         for line in ("USDT:2026-12-03 08:47:08 1:1 SyncActivityProfilerHandler.cpp:46] "
                      "profiler_stop",
                      "[W1203 08:47:08.779 CPUAllocator.cpp:245] Memory block of unknown size "

@@ -19,14 +19,9 @@ different torch, blitzbench or Python versions.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import re
 import sys
-import tempfile
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +44,6 @@ __all__ = ["add_arguments", "run"]
 #: torch (aten/src/ATen/Context.cpp) warns once per process when a sparse tensor is built
 #: without stating its invariant checks; it is noise between the progress and the verdict.
 SPARSE_WARNING = r"Sparse invariant checks are implicitly disabled"
-#: Lines that torch's C++ side writes straight to fd 1/2 around a profiler capture: Kineto's
-#: USDT probe markers (``USDT: ... profiler_start``/``profiler_stop``) and c10's CPU
-#: allocator note (CPUAllocator.cpp) about blocks allocated before profiling began.
-NATIVE_NOISE = re.compile(r"^USDT:.*profiler_(start|stop)|CPUAllocator\.cpp:\d+\] Memory block "
-                          r"of unknown size|\x1b\[")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -239,35 +229,9 @@ def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")
         if job is None or job.profiles:
-            with _native_noise_dropped():
-                plan.run_profile(recorder, reports, devices, data)
+            plan.run_profile(recorder, reports, devices, data)
         step_s["profile"], mark = _since(mark)
     return step_s
-
-
-@contextlib.contextmanager
-def _native_noise_dropped() -> Iterator[None]:
-    """Catch what C++ code writes to fd 1 and 2 meanwhile, then pass on every line but
-    NATIVE_NOISE (and the progress bar's redraws, which the bar repeats anyway)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    with tempfile.TemporaryFile() as caught:
-        try:
-            for fd in saved:
-                os.dup2(caught.fileno(), fd)
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            for fd, copy in saved.items():
-                os.dup2(copy, fd)
-                os.close(copy)
-            caught.seek(0)
-            kept = [line for line in caught.read().decode(errors="replace").splitlines()
-                    if not NATIVE_NOISE.search(line)]
-            if kept:
-                print("\n".join(kept), file=sys.stderr)
 
 
 def _since(mark: float) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from blitzbench.profiling.capture import (
     publish,
     trace_folder_name,
 )
+from blitzbench.profiling.quiet import native_noise_dropped
 from blitzbench.profiling.summary import summarize
 from blitzbench.results.names import PROFILER_FOLDER, TUTORIAL_BATCH_SIZE
 from blitzbench.results.records import ProfileEntry
@@ -45,8 +46,9 @@ def profile_all(recorder: RunRecorder, reports: Path, devices: list[Any],
         # capture, alarming to read. A value the user set wins.
         os.environ.setdefault(KINETO_LOG_LEVEL_ENV, KINETO_QUIET)
     try:
-        return [_profile_one(recorder, reports, device, workload, batch_size, data, plan)
-                for device in devices for workload in workloads]
+        with native_noise_dropped():
+            return [_profile_one(recorder, reports, device, workload, batch_size, data,
+                                 plan) for device in devices for workload in workloads]
     finally:
         _remove_staging(reports, recorder.folder.name)
 
