@@ -56,6 +56,75 @@ def _from_numpy_refuses_uint16() -> None:
     torch.from_numpy = from_numpy
 
 
+# --- beyond the tutorial's example (float32 ones(5) / float64 ones(5), contiguous) -------
+
+
+def _numpy_copies_when(when) -> None:
+    original = torch.Tensor.numpy
+
+    def numpy(self: torch.Tensor, *, force: bool = False) -> np.ndarray:
+        array = original(self, force=force)
+        return array.copy() if when(self) else array
+
+    torch.Tensor.numpy = numpy
+
+
+def _numpy_copies_offset() -> None:
+    """t.numpy() copies a tensor that starts at an offset into its storage (a slice)."""
+    _numpy_copies_when(lambda t: t.storage_offset() > 0)
+
+
+def _numpy_copies_0d() -> None:
+    _numpy_copies_when(lambda t: t.dim() == 0)
+
+
+def _from_numpy_copies_when(when) -> None:
+    original = torch.from_numpy
+    torch.from_numpy = lambda array: original(array.copy() if when(array) else array)
+
+
+def _from_numpy_copies_fortran() -> None:
+    """torch.from_numpy copies a Fortran-ordered (transposed) array."""
+    _from_numpy_copies_when(lambda a: a.ndim >= 2 and not a.flags.c_contiguous
+                            and a.flags.f_contiguous)
+
+
+def _from_numpy_copies_integers() -> None:
+    _from_numpy_copies_when(lambda a: a.dtype.kind in "iu" and a.dtype.itemsize == 2)
+
+
+def _as_tensor_copies() -> None:
+    original = torch.as_tensor
+
+    def as_tensor(data, *args, **kwargs):
+        if isinstance(data, np.ndarray):
+            data = data.copy()
+        return original(data, *args, **kwargs)
+
+    torch.as_tensor = as_tensor
+
+
+def _from_numpy_read_only_silent_copy() -> None:
+    _from_numpy_copies_when(lambda a: not a.flags.writeable)
+
+
+def _from_numpy_accepts_longdouble() -> None:
+    original = torch.from_numpy
+    torch.from_numpy = lambda array: original(
+        array.astype(np.float64) if array.dtype == np.longdouble else array)
+
+
+def _numpy_converts_float8() -> None:
+    original = torch.Tensor.numpy
+
+    def numpy(self: torch.Tensor, *, force: bool = False) -> np.ndarray:
+        if self.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+            return original(self.float(), force=force)
+        return original(self, force=force)
+
+    torch.Tensor.numpy = numpy
+
+
 BREAKAGES: tuple[Breakage, ...] = (
     Breakage("numpy-copies", "Tensor.numpy returns a copy instead of a view of the tensor",
              frozenset({TO_NUMPY, BOUNDARIES, DTYPES}), _numpy_copies),
@@ -69,5 +138,24 @@ BREAKAGES: tuple[Breakage, ...] = (
              "Tensor.numpy converts bfloat16 through float32 instead of raising TypeError",
              frozenset({BOUNDARIES, DTYPES}), _numpy_converts_bfloat16),
     Breakage("from-numpy-refuses-uint16", "torch.from_numpy raises TypeError for uint16",
-             frozenset({DTYPES}), _from_numpy_refuses_uint16),
+             frozenset({DTYPES, FROM_NUMPY}), _from_numpy_refuses_uint16),
+    Breakage("numpy-copies-offset", "t.numpy() copies a tensor that starts at an offset",
+             frozenset({TO_NUMPY}), _numpy_copies_offset, True),
+    Breakage("numpy-copies-0d", "t.numpy() copies a 0-d tensor",
+             frozenset({TO_NUMPY}), _numpy_copies_0d, True),
+    Breakage("from-numpy-copies-fortran", "torch.from_numpy copies a Fortran-ordered array",
+             frozenset({FROM_NUMPY}), _from_numpy_copies_fortran, True),
+    Breakage("from-numpy-copies-16-bit-integers",
+             "torch.from_numpy copies int16/uint16 arrays",
+             frozenset({FROM_NUMPY, DTYPES}), _from_numpy_copies_integers, True),
+    Breakage("as-tensor-copies", "torch.as_tensor copies an ndarray instead of sharing",
+             frozenset({BOUNDARIES}), _as_tensor_copies, True),
+    Breakage("from-numpy-read-only-silent-copy",
+             "torch.from_numpy copies a read-only array without a warning",
+             frozenset({BOUNDARIES}), _from_numpy_read_only_silent_copy, True),
+    Breakage("from-numpy-accepts-longdouble",
+             "torch.from_numpy accepts longdouble by converting to float64",
+             frozenset({DTYPES}), _from_numpy_accepts_longdouble, True),
+    Breakage("numpy-converts-float8", "Tensor.numpy converts float8 through float32",
+             frozenset({DTYPES}), _numpy_converts_float8, True),
 )

@@ -23,8 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from hypothesis import strategies as st
 
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
+from blitzbench.claims.properties import covering_rows, judged_properties, run_property
+from blitzbench.claims.tensor_inputs import LAYOUTS, relaid, shapes
 from blitzbench.claims.verdicts import judged
 
 __all__ = ["CLAIMS", "SECTION", "Conversion", "observe"]
@@ -116,6 +119,106 @@ def numpy_to_tensor(make: Callable[[], np.ndarray],
     return observe(run)
 
 
+# --- sharing as a property over dtypes, ranks and layouts -------------------------------
+
+#: Example budget (quick depth) of each sharing property, besides the covering inputs.
+EXAMPLES = 40
+#: The shape of the covering inputs: 2-d, non-square, so every layout differs.
+CORNER_SHAPE = (3, 4)
+#: (dtype name, shape, layout): one input of a sharing property.
+BridgeCase = tuple[str, tuple[int, ...], str]
+
+
+def bridge_cases() -> st.SearchStrategy[BridgeCase]:
+    return st.tuples(st.sampled_from(SHARED_DTYPES), shapes(0, 3, max_side=4),
+                     st.sampled_from(LAYOUTS))
+
+
+def bridge_corners() -> list[BridgeCase]:
+    """Every shared dtype in every layout, then the 0-d and empty cases."""
+    rows = covering_rows(SHARED_DTYPES, LAYOUTS)
+    return [(dtype, CORNER_SHAPE, layout) for dtype, layout in rows] + [
+        ("float32", (), "contiguous"), ("int64", (), "sliced"), ("float64", (0, 3), "stepped")]
+
+
+def _tensor_in_layout(dtype: str, shape: tuple[int, ...], layout: str) -> torch.Tensor:
+    numel = int(np.prod(shape)) if shape else 1
+    values = (torch.arange(numel) % 5 + 1).to(getattr(torch, dtype)).reshape(shape)
+    return relaid(values, layout)
+
+
+def _array_in_layout(dtype: str, shape: tuple[int, ...], layout: str) -> np.ndarray:
+    """An array of ``shape`` laid out as named: transposed (Fortran order in 2-d), a slice
+    from an offset, every other element (positive steps: numpy's negative ones are refused
+    by from_numpy by design, conversion_boundaries checks that)."""
+    def make(s: tuple[int, ...]) -> np.ndarray:
+        numel = int(np.prod(s)) if s else 1
+        return (np.arange(numel) % 5 + 1).astype(dtype).reshape(s)
+    if layout == "transposed" and len(shape) >= 2:
+        return np.swapaxes(make((*shape[:-2], shape[-1], shape[-2])), -1, -2)
+    if layout == "sliced":
+        return make((shape[0] + 2, *shape[1:]))[1:1 + shape[0]] if shape \
+            else make((3,))[1:2].reshape(())
+    if layout == "stepped":
+        return make((*shape[:-1], shape[-1] * 2))[..., ::2] if shape \
+            else make((3,))[2:3].reshape(())
+    return make(shape)
+
+
+def _writes_show(array: np.ndarray, tensor: torch.Tensor) -> bool:
+    """A write on each side shows on the other (at the first element)."""
+    if array.size == 0:
+        return True
+    first = (0,) * array.ndim
+    one, other = (True, False) if array.dtype == np.bool_ else (3, 4)
+    array[first] = one
+    seen = tensor[first].item() == one
+    tensor[first] = other
+    return bool(seen and array[first] == other)
+
+
+def _same_view(array: np.ndarray, tensor: torch.Tensor) -> str | None:
+    """None when ``array`` and ``tensor`` are one memory under two names (an empty one has
+    no memory and no meaningful strides: its shape is all there is to compare)."""
+    if tuple(array.shape) != tuple(tensor.shape):
+        return f"shapes {array.shape} and {tuple(tensor.shape)}"
+    if array.size and array.strides != tuple(s * array.itemsize for s in tensor.stride()):
+        return f"strides {array.strides} and {tensor.stride()} elements"
+    if array.size and address(array) != tensor.data_ptr():
+        return "different memory"
+    return None if _writes_show(array, tensor) else "a write on one side does not show"
+
+
+def _numpy_problem(case: BridgeCase) -> str | None:
+    tensor = _tensor_in_layout(*case)
+    array = tensor.numpy()
+    if str(array.dtype) != case[0]:
+        return f"t.numpy() is {array.dtype}"
+    return _same_view(array, tensor)
+
+
+def _from_numpy_problem(case: BridgeCase) -> str | None:
+    array = _array_in_layout(*case)
+    tensor = torch.from_numpy(array)
+    if str(tensor.dtype).removeprefix("torch.") != case[0]:
+        return f"torch.from_numpy gave {tensor.dtype}"
+    return _same_view(array, tensor)
+
+
+def _describe_bridge(case: BridgeCase) -> str:
+    return f"{case[0]} {case[1]} {case[2]}"
+
+
+BRIDGE_INPUTS = dict(ranks=(0, 3), layouts=LAYOUTS, dtypes=SHARED_DTYPES, examples=EXAMPLES)
+
+
+def _sharing_runs(ctx: ClaimContext, check) -> dict[str, object]:
+    """The property on the CPU (the bridge lives in host memory; on a device the judge
+    checks the device's own answer instead)."""
+    return {"shares in every dtype, rank and layout": run_property(
+        bridge_cases(), check, EXAMPLES, _describe_bridge, bridge_corners())}
+
+
 # --- the tutorial's two examples ------------------------------------------------------
 
 
@@ -130,11 +233,15 @@ def judge_numpy_shares(ctx: ClaimContext) -> Outcome:
     write_back = a[0].item() == 7.0
     same_address = address(b) == a.data_ptr()
     ok = add_shows and write_back and same_address and b.dtype == np.float32
-    return judged(ok, Verdict.HOLDS,
-                  f"b = a.numpy() shares a's memory: a.add_(1) shows in b {add_shows}, "
-                  f"b[0] = 7 shows in a {write_back}, same address {same_address}",
-                  add_shows_in_array=add_shows, array_write_shows_in_tensor=write_back,
-                  same_address=same_address, array_dtype=str(b.dtype), device="cpu")
+    runs = _sharing_runs(ctx, _numpy_problem)
+    tried = sum(r.tried for r in runs.values())
+    return judged_properties(
+        runs, ok, Verdict.HOLDS,
+        f"b = a.numpy() shares a's memory: a.add_(1) shows in b {add_shows}, b[0] = 7 "
+        f"shows in a {write_back}, same address {same_address}; the same view (memory, "
+        f"strides, writes) for {tried} tensors over 14 dtypes, 0-d to 3-d, 4 layouts",
+        add_shows_in_array=add_shows, array_write_shows_in_tensor=write_back,
+        same_address=same_address, array_dtype=str(b.dtype), device="cpu")
 
 
 def _judge_device_tensor_numpy(device: torch.device) -> Outcome:
@@ -180,7 +287,11 @@ def judge_from_numpy_shares(ctx: ClaimContext) -> Outcome:
         ok = ok and moved_is_copy
         evidence.update(to_device_is_copy=moved_is_copy, device=str(ctx.device))
         summary += f"; b.to({ctx.device}) is a copy: {moved_is_copy}"
-    return judged(ok, Verdict.HOLDS, summary, **evidence)
+    runs = _sharing_runs(ctx, _from_numpy_problem)
+    tried = sum(r.tried for r in runs.values())
+    summary += (f"; the same view for {tried} arrays over 14 dtypes, 0-d to 3-d, 4 layouts "
+                f"(positive strides)")
+    return judged_properties(runs, ok, Verdict.HOLDS, summary, **evidence)
 
 
 # --- where sharing stops --------------------------------------------------------------
@@ -292,8 +403,8 @@ def _conditional_table(observed: Mapping[str, Conversion], expected: Mapping[str
     if mismatches:
         return Outcome(Verdict.FAILS, f"contradicted: {mismatches[0]}"
                        + (f" (+{len(mismatches) - 1} more)" if len(mismatches) > 1 else ""),
-                       evidence)
-    return Outcome(Verdict.CONDITIONAL, summary, evidence)
+                       evidence, len(observed))
+    return Outcome(Verdict.CONDITIONAL, summary, evidence, len(observed))
 
 
 def judge_boundaries(ctx: ClaimContext) -> Outcome:
@@ -366,17 +477,23 @@ CLAIMS: tuple[Claim, ...] = (
           "b = a.numpy() gives an array over the tensor's own memory, so a.add_(1) shows in "
           "b and writes to b show in a; on a GPU, .numpy() refuses a device tensor (pointing "
           "to .cpu()) and a.cpu().numpy() is a copy that does not follow a.",
-          WHERE_TO_NUMPY, Verdict.HOLDS, judge_numpy_shares),
+          WHERE_TO_NUMPY, Verdict.HOLDS, judge_numpy_shares,
+          inputs=InputSpace("t.numpy() shares", operands=("tensor",), **BRIDGE_INPUTS)),
     Claim("numpy_bridge.from_numpy_shares_memory", SECTION,
           "torch.from_numpy(a) keeps a's float64 dtype and shares its memory both ways: "
           "np.add(a, 1, out=a) and a[0] = 333 show in the tensor, tensor writes show in a; "
           "moving it to a GPU makes a copy.",
-          WHERE_FROM_NUMPY, Verdict.HOLDS, judge_from_numpy_shares),
+          WHERE_FROM_NUMPY, Verdict.HOLDS, judge_from_numpy_shares,
+          inputs=InputSpace("torch.from_numpy(a) shares", operands=("ndarray",),
+                            **BRIDGE_INPUTS)),
     Claim("numpy_bridge.conversion_boundaries", SECTION,
           "Every tensor converts to NumPy, and every array to a tensor, sharing memory.",
-          WHERE_CONCLUSION, Verdict.CONDITIONAL, judge_boundaries),
+          WHERE_CONCLUSION, Verdict.CONDITIONAL, judge_boundaries,
+          inputs=InputSpace("conversions", facets=(("cases", ("every named boundary",)),))),
     Claim("numpy_bridge.dtype_coverage", SECTION,
           "Every dtype converts between NumPy and torch, keeping its dtype and sharing "
           "memory.",
-          WHERE_CONCLUSION, Verdict.CONDITIONAL, judge_dtypes),
+          WHERE_CONCLUSION, Verdict.CONDITIONAL, judge_dtypes,
+          inputs=InputSpace("dtype conversions", facets=(
+              ("dtypes", ("14 shared", "6 numpy-only", "4 torch-only")),))),
 )
