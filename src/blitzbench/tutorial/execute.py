@@ -161,7 +161,8 @@ def run_blocks(blocks: tuple[Block, ...], device: str, data: DataPlan,
                timeout_s: float) -> Iterator[tuple[Block, Attempt | None]]:
     """Each block with how it ended, in order; None for a block not run because an
     earlier one failed. The worker is killed however the caller stops iterating."""
-    with tempfile.TemporaryDirectory(prefix="blitzbench-tutorial-") as folder:
+    with tempfile.TemporaryDirectory(prefix="blitzbench-tutorial-",
+                                     ignore_cleanup_errors=True) as folder:
         workdir = Path(folder).resolve()
         session = _Session(workdir, _worker_env(device, workdir), timeout_s, data)
         stopped = False
