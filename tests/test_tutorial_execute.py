@@ -129,7 +129,7 @@ def test_a_timeout_kills_everything_the_block_started(capsys, tmp_path):
         "```python\nimport subprocess, sys, time\n"
         f"subprocess.Popen([sys.executable, '-c', {CHILD!r}, {str(pid_file)!r}])\n"
         "while True:\n    time.sleep(0.01)\n```\n")
-    code, _, err = _run(capsys, tmp_path / "t.md", "--device", "cpu", "--timeout-s", "3")
+    code, _, err = _run(capsys, tmp_path / "t.md", "--device", "cpu", "--timeout-s", "5")
     assert code == 22 and pid_file.exists(), err
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
