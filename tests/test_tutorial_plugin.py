@@ -25,7 +25,10 @@ def test_one_item_per_block_and_device(pytester: pytest.Pytester):
                                            "--device", "cpu", "-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*basics.md::block-1-line-6?cpu? PASSED*",
-                                 "*basics.md::block-4-line-48?cpu? PASSED*"])
+                                 "*basics.md::block-4-line-48?cpu? PASSED*",
+                                 "*blitzbench tutorial: block verdicts*",
+                                 "block 4 (line 48) ?cpu?: RUNS WITH A SHIM: with y.creator "
+                                 "-> y.grad_fn; output matches"])
 
 
 def test_a_failing_block_fails_and_the_rest_are_not_run(pytester: pytest.Pytester):

@@ -25,6 +25,7 @@ OPTION = "--blitz-tutorial"
 TIMEOUT_OPTION = "--blitz-tutorial-timeout"
 DEFAULT_TIMEOUT_S = 300.0  # as `blitzbench tutorial` (commands/tutorial.py)
 _TUTORIAL = pytest.StashKey[Path]()
+_VERDICTS = pytest.StashKey[list]()  # (item label, verdict) in the order items ran
 
 
 class BlockVerdictFailure(Exception):
@@ -52,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         resolved = Path(path).resolve()
         config.stash[_TUTORIAL] = resolved
+        config.stash[_VERDICTS] = []
         config.args[:] = [str(resolved)]  # collect the tutorial, not the testpaths
 
 
@@ -71,6 +73,17 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     if _is_tutorial(parent.config, module_path):
         return TutorialFile.from_parent(parent, path=module_path)
     return None
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Every block's verdict in one list, the shims named, as `blitzbench tutorial` says."""
+    verdicts = config.stash.get(_VERDICTS, [])
+    if not verdicts:
+        return
+    terminalreporter.section("blitzbench tutorial: block verdicts")
+    for label, verdict in verdicts:
+        detail = f": {verdict.detail}" if verdict.detail else ""
+        terminalreporter.write_line(f"{label}: {verdict.verdict}{detail}")
 
 
 class TutorialFile(pytest.File):
@@ -128,6 +141,7 @@ class TutorialBlockItem(pytest.Item):
         if self.device in self.parent.skipped:
             pytest.skip(f"{self.device}: {no_cuda_reason()}")
         verdict = self.parent.verdict(self.device, self.block.index)
+        self.config.stash[_VERDICTS].append((f"{self.block.label} [{self.device}]", verdict))
         self.user_properties += [("verdict", verdict.verdict), ("seconds", verdict.seconds),
                                  *(("shim", s) for s in verdict.shims)]
         if verdict.verdict == NOT_RUN:
