@@ -85,10 +85,10 @@ IMAGE_SIDES = (1, 8)  # generated images for the transform: any size, square or 
 NORMALIZE_EXAMPLES = 60  # generated images at the quick depth (~1 ms each)
 TRUTH_SAMPLE = 64  # seeded images per split compared with the regenerated truth
 SEED_IN_MARKER = re.compile(r"seed (\d+)")
-TUTORIAL_SUBSET = 100  # images in the tutorial-settings epochs: 25 batches of 4
+TUTORIAL_SUBSET = 60  # images in the tutorial-settings epochs: 15 batches of 4
 #: Seeded loaders per worker count (starting workers costs ~0.1 s an epoch on 2 cores) and
 #: Hypothesis examples of the in-process loader (cheap enough to shrink), quick depth.
-WORKER_CASES = {1: 1, 2: 2}
+WORKER_CASES = {1: 1, 2: 1}
 IN_PROCESS_EXAMPLES = 8
 ITER_SUBSET = 16  # images behind the dataiter checks: only the first batch is read
 #: (workers, shuffle) of the iterators checked: the tutorial's trainloader is (2, True),
@@ -419,12 +419,13 @@ def judge_make_grid(ctx: ClaimContext) -> Outcome:
 
 
 NORMALIZE_SPACE = InputSpace(
-    "ToTensor + Normalize per channel and pixel", dtypes=("uint8",), examples=NORMALIZE_EXAMPLES,
+    "ToTensor + Normalize per channel and pixel", dtypes=("uint8",),
+    examples=NORMALIZE_EXAMPLES + 1 + BATCH_SIZE,
     facets=(("images", ("all 256 levels per channel", f"{BATCH_SIZE} CIFAR-10",
                         f"generated {IMAGE_SIDES[0]}..{IMAGE_SIDES[1]} x "
                         f"{IMAGE_SIDES[0]}..{IMAGE_SIDES[1]}")),))
 LAYOUT_SPACE = InputSpace(
-    "CIFAR-10 against its generator", examples=2 * TRUTH_SAMPLE,
+    "CIFAR-10 against its generator", examples=2 * TRUTH_SAMPLE + 2 * (TRAIN_FILES + 1),
     facets=(("splits", ("train", "test")), ("labels", ("all",)),
             ("images", (f"each file's first and last, {TRUTH_SAMPLE} seeded per split",))))
 LOADER_SPACE = InputSpace(
@@ -437,7 +438,7 @@ ITER_SPACE = InputSpace(
     "dataiter.next() and next(dataiter)", workers=(2, 0), examples=len(ITER_CASES),
     facets=(("loaders", ("shuffled train", "in-order test")),))
 GRID_SPACE = InputSpace(
-    "make_grid's layout rule", dtypes=("float32",), examples=GRID_EXAMPLES,
+    "make_grid's layout rule", dtypes=("float32",), examples=GRID_EXAMPLES + 2,
     facets=(("batch sizes", (f"{GRID_BATCHES[0]}..{GRID_BATCHES[1]}", 1, "4 CIFAR-10")),
             ("nrow", (f"{ROW_LENGTHS[0]}..{ROW_LENGTHS[1]}",)),
             ("padding", (f"{PADDINGS[0]}..{PADDINGS[1]}",)), ("pad_value", PAD_VALUES)))
