@@ -16,7 +16,7 @@ import torchvision
 import torchvision.transforms.functional as TF
 from torch.utils.data import Dataset, get_worker_info
 
-from blitzbench.claims import claims_in_section
+from blitzbench.claims import claim_by_id, claims_in_section
 from blitzbench.claims.data import transform_problem
 from blitzbench.claims.data_grid import GridCase, expected_grid, grid_problem
 from blitzbench.claims.data_loading import (
@@ -28,7 +28,7 @@ from blitzbench.claims.data_loading import (
 )
 from blitzbench.claims.faults import JudgeError
 from blitzbench.claims.model import Verdict
-from blitzbench.claims.runner import escaped
+from blitzbench.claims.runner import escaped, evaluate
 from blitzbench.workloads.cifar import (
     resolve_data_source,
     synthetic_truth,
@@ -146,3 +146,19 @@ def test_every_data_claim_declares_what_it_covers() -> None:
     loader = next(c for c in claims_in_section("data") if c.id == "data.loader")
     assert "workers 1, 2, 0" in loader.inputs.coverage() and "2 epochs" in \
         loader.inputs.coverage()
+
+
+def test_cifar_layout_compares_every_label_and_names_an_item_that_differs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = resolve_data_source(write_synthetic_cifar10(
+        tmp_path / "cifar", train_count=SMALL_TRAIN, test_count=SMALL_TEST))
+    claim = claim_by_id("data.cifar_layout")
+    small = evaluate(claim, torch.device("cpu"), source)
+    assert small.verdict is Verdict.FAILS  # 23 + 7 images are not CIFAR-10's counts...
+    assert "all 30 labels and 30 images as generated: True" in small.summary  # ...but true
+    original = torchvision.datasets.CIFAR10.__getitem__
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "__getitem__", lambda self, i: (
+        original(self, i)[0], self.targets[(i + 1) % len(self)]) if not self.train
+        else original(self, i))
+    shifted = evaluate(claim, torch.device("cpu"), source)
+    assert "test split: item 0 (image, label) is not the generator's" in shifted.summary

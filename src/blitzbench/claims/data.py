@@ -201,7 +201,7 @@ def _truth_indices(count: int, files: int, rng: np.random.Generator) -> list[int
     """Every file's first and last image, and a seeded sample of the rest."""
     ends = [int(i) for part in np.array_split(np.arange(count), files) if len(part)
             for i in (part[0], part[-1])]
-    sample = rng.choice(count, size=min(TRUTH_SAMPLE, count), replace=False).tolist()
+    sample = rng.choice(count, size=min(budget(TRUTH_SAMPLE), count), replace=False).tolist()
     return sorted(set(ends + sample))
 
 
@@ -281,7 +281,7 @@ def _pinned_batches_intact(dataset: Dataset, ctx: ClaimContext) -> bool:
 
 def _seeded_case(workers: int, rng: np.random.Generator, size: int) -> LoaderCase:
     """A loader case drawn from ``rng`` over the same space Hypothesis draws from."""
-    count = int(rng.integers(SUBSET_SIZES[0], SUBSET_SIZES[1] + 1))
+    count = min(size, int(rng.integers(SUBSET_SIZES[0], SUBSET_SIZES[1] + 1)))
     return LoaderCase(workers, int(rng.integers(2**31)),
                       int(rng.integers(BATCH_SIZES[0], BATCH_SIZES[1] + 1)),
                       tuple(rng.choice(size, size=count, replace=False).tolist()))
@@ -294,7 +294,7 @@ def _loader_search(train: Dataset, ctx: ClaimContext) -> tuple[int, str | None, 
     first loader that breaks the rule."""
     rng = np.random.default_rng(ctx.seed)
     cases = [LoaderCase(NUM_WORKERS, ctx.seed, BATCH_SIZE, tuple(sorted(rng.choice(
-        len(train), size=TUTORIAL_SUBSET, replace=False).tolist())))]
+        len(train), size=min(TUTORIAL_SUBSET, len(train)), replace=False).tolist())))]
     cases += [_seeded_case(w, rng, len(train)) for w, n in WORKER_CASES.items()
               for _ in range(budget(n))]
     for tried, case in enumerate(cases, start=1):

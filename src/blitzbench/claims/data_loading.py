@@ -98,7 +98,8 @@ def loader_cases(workers: int, dataset_size: int) -> st.SearchStrategy[LoaderCas
     return st.builds(LoaderCase, workers=st.just(workers), seed=st.integers(0, 2**31 - 1),
                      batch_size=st.integers(*BATCH_SIZES),
                      indices=st.lists(st.integers(0, dataset_size - 1), unique=True,
-                                      min_size=SUBSET_SIZES[0], max_size=SUBSET_SIZES[1]
+                                      min_size=min(SUBSET_SIZES[0], dataset_size),
+                                      max_size=min(SUBSET_SIZES[1], dataset_size)
                                       ).map(tuple))
 
 
