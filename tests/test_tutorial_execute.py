@@ -239,3 +239,14 @@ def test_a_worker_that_cannot_start_is_named_so(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "executable", "/bin/false")
     with pytest.raises(WorkerDied, match="did not start"):
         WorkerProcess(tmp_path, {})
+
+
+def test_notebook_cells_show_their_last_value_and_magics_are_shimmed(capsys, tmp_path):
+    code, _, err = _run(capsys, TUTORIALS / "notebook_basics.ipynb", "--device", "cpu",
+                        "--out", tmp_path)
+    assert code == 0, err
+    assert [v for v, _ in _verdicts(tmp_path)] == [
+        "RUNS WITH A SHIM", "RUNS AS WRITTEN", "RUNS AS WRITTEN", "RUNS WITH A SHIM"]
+    details = [d for _, d in _verdicts(tmp_path)]
+    assert details[0].startswith("with IPython magic -> skipped; output matches")
+    assert details[2] == "output matches"  # [2, 4, 6] was displayed, not printed

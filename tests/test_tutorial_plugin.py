@@ -46,7 +46,7 @@ def test_cuda_items_skip_with_the_reason_when_torch_sees_none(pytester: pytest.P
     result = pytester.runpytest("--blitz-tutorial",
                                            str(TUTORIALS / "notebook_basics.ipynb"), "-rs",
                                            "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, skipped=3)
+    result.assert_outcomes(passed=4, skipped=4)
     result.stdout.fnmatch_lines(["*cuda:0: torch sees no CUDA device here*"])
 
 

@@ -52,8 +52,10 @@ def test_gallery_code_between_comment_blocks_and_out_comments():
 
 def test_notebook_cells_outputs_and_display():
     blocks = read_tutorial(TUTORIALS / "notebook_basics.ipynb").blocks
-    assert [(b.line, b.expected) for b in blocks] == [(2, "6"), (3, "[2, 4, 6]"), (4, None)]
-    assert blocks[1].display_last and blocks[1].label == "block 2 (cell 3)"
+    assert [(b.line, b.expected) for b in blocks] == [
+        (2, "24"), (3, "6"), (4, "[2, 4, 6]"), (5, None)]
+    assert blocks[0].code.startswith("%matplotlib inline\n")
+    assert blocks[2].display_last and blocks[2].label == "block 3 (cell 4)"
 
 
 def test_a_malformed_notebook_is_one_line_with_its_own_code(tmp_path):

@@ -56,6 +56,12 @@ SHIMS: tuple[Shim, ...] = (
                  "--data-root) CIFAR-10, never downloading",
          source="blitzbench issue 14; torchvision.datasets.CIFAR10 (download=False reads "
                 "cifar-10-batches-py/ under root)"),
+    Shim(name="IPython magic -> skipped",
+         finds=r"(?m)^[ \t]*[%!].*$", replace="pass  # an IPython magic or shell line",
+         fixes=r"SyntaxError",
+         release="none: notebook cells run as plain Python, without IPython's `%` magics "
+                 "and `!` shell lines",
+         source="https://ipython.readthedocs.io/en/stable/interactive/magics.html"),
     Shim(name="plt.show() -> no display",
          finds=r"\bplt\.show\(\s*\)", replace="plt.close('all')",
          fixes=r"show|display|DISPLAY|backend|TclError",
