@@ -9,23 +9,21 @@ The data set objects are cached per data source for the life of the process: rea
 train split through torchvision takes ~0.4 s, and five judges use it.
 
 The statements are judged over the inputs they speak of (claims/properties.py generates
-them): the transform per channel and per pixel on generated images, the data set against
-the images and labels its generator regenerates (synthetic CIFAR-10 knows what every image
-is), the loader over worker counts, seeds, batch sizes, index sets and two epochs
+them): the transform per channel and per pixel on generated images
+(claims/data_transform.py), the data set against the images and labels its generator
+regenerates (claims/data_truth.py: synthetic CIFAR-10 knows what every image is), the
+loader over worker counts, seeds, batch sizes, index sets and two epochs
 (claims/data_loading.py), ``dataiter.next()`` on every kind of loader iterator, and
 make_grid's layout rule on generated batches (claims/data_grid.py).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
 import torch
 import torchvision
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -50,23 +48,28 @@ from blitzbench.claims.data_loading import (
     observe_epochs,
     unless_worker_lost,
 )
+from blitzbench.claims.data_transform import (
+    IMAGE_SIDES,
+    defined,
+    describe_pixels,
+    fixed_problem,
+    pixel_images,
+    ramp_image,
+    transform_problem,
+)
+from blitzbench.claims.data_truth import TRUTH_SAMPLE, truth_problem
 from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
 from blitzbench.claims.properties import budget, run_property
 from blitzbench.claims.verdicts import judged
 from blitzbench.workloads.cifar import (
     CLASSES,
     IMAGE_SHAPE,
-    NORMALIZE_MEAN,
-    NORMALIZE_STD,
-    SYNTHETIC_MARKER,
-    SYNTHETIC_SEED,
     TEST_COUNT,
     TRAIN_COUNT,
     TRAIN_FILES,
     DataSource,
     make_loader,
     stop_workers,
-    synthetic_truth,
     tutorial_split,
     tutorial_transform,
     unnormalize,
@@ -78,13 +81,7 @@ SECTION = "data"
 WHERE = "LeNet / 显示CIFAR数据集图片"
 BATCH_SIZE = 4  # the tutorial's loader settings
 NUM_WORKERS = 2
-PIXEL_LEVELS = 256  # every uint8 value, 0..255
-CHANNEL_SHIFT = 85  # the ramp image's channels hold the levels rolled by 0, 85, 170
-VALUE_ATOL = 1e-6  # float32 rounding of v/255 and of the normalization
-IMAGE_SIDES = (1, 8)  # generated images for the transform: any size, square or not
 NORMALIZE_EXAMPLES = 60  # generated images at the quick depth (~1 ms each)
-TRUTH_SAMPLE = 64  # seeded images per split compared with the regenerated truth
-SEED_IN_MARKER = re.compile(r"seed (\d+)")
 TUTORIAL_SUBSET = 60  # images in the tutorial-settings epochs: 15 batches of 4
 #: Seeded loaders per worker count (starting workers costs ~0.1 s an epoch on 2 cores) and
 #: Hypothesis examples of the in-process loader (cheap enough to shrink), quick depth.
@@ -115,64 +112,13 @@ def _arrives_intact(tensor: torch.Tensor, device: torch.device) -> bool:
     return torch.equal(moved.cpu(), tensor)
 
 
-def _defined(pixels: np.ndarray) -> torch.Tensor:
-    """(v / 255 - mean_c) / std_c for every channel c and pixel, in float64."""
-    values = torch.from_numpy(pixels).permute(2, 0, 1).double() / 255
-    mean = torch.tensor(NORMALIZE_MEAN, dtype=torch.float64).view(3, 1, 1)
-    std = torch.tensor(NORMALIZE_STD, dtype=torch.float64).view(3, 1, 1)
-    return (values - mean) / std
-
-
-def transform_problem(pixels: np.ndarray) -> str | None:
-    """None when the tutorial's transform maps this H x W x 3 uint8 image as its
-    definition says (per channel, per pixel; 0 to -1 and 255 to 1 exactly; img/2 + 0.5
-    gives v/255 back); else the first pixel where it does not."""
-    out = tutorial_transform()(Image.fromarray(pixels))
-    if tuple(out.shape) != (3, *pixels.shape[:2]) or out.dtype != torch.float32:
-        return f"gave {out.dtype} of shape {tuple(out.shape)}"
-    defined = _defined(pixels)
-    error = (out.double() - defined).abs()
-    ends = np.moveaxis(pixels, -1, 0)
-    exact = torch.from_numpy((ends == 0) | (ends == 255))
-    recovered = (unnormalize(out).double() - defined / 2 - 0.5).abs()
-    for name, bad in (("value", error > VALUE_ATOL), ("end point", exact & (error > 0)),
-                      ("img/2 + 0.5", recovered > VALUE_ATOL)):
-        if bool(bad.any()):
-            c, y, x = bad.nonzero()[0].tolist()
-            return (f"{name} wrong at channel {c}, pixel ({y}, {x}): {int(pixels[y, x, c])} "
-                    f"became {float(out[c, y, x]):.6f}, defined {float(defined[c, y, x]):.6f}")
-    return None
-
-
-def _describe_pixels(pixels: np.ndarray) -> str:
-    return f"{pixels.shape[0]}x{pixels.shape[1]} RGB image {pixels.tolist()}"
-
-
-def _ramp() -> np.ndarray:
-    """A 16 x 16 image holding all 256 levels in each channel, the channels rolled apart."""
-    levels = np.arange(PIXEL_LEVELS, dtype=np.uint8)
-    return np.stack([np.roll(levels, CHANNEL_SHIFT * c).reshape(16, 16) for c in range(3)],
-                    axis=-1)
-
-
-def _fixed_problem(images: list[np.ndarray]) -> str | None:
-    """The first of the fixed images the transform gets wrong, and how."""
-    for number, pixels in enumerate(images):
-        problem = transform_problem(pixels)
-        if problem is not None:
-            return f"{problem} on fixed image {number} ({_describe_pixels(pixels)[:60]}...)"
-    return None
-
-
 def judge_normalize(ctx: ClaimContext) -> Outcome:
     """Generated images first (a failure shrinks to the smallest), then the fixed ones."""
-    ramp = _ramp()
+    ramp = ramp_image()
     fixed = [ramp, *tutorial_split(ctx.data, True).data[:BATCH_SIZE]]
-    images = hnp.arrays(np.uint8, st.tuples(st.integers(*IMAGE_SIDES),
-                                            st.integers(*IMAGE_SIDES), st.just(3)))
-    run = run_property(images, transform_problem, NORMALIZE_EXAMPLES, _describe_pixels)
+    run = run_property(pixel_images(), transform_problem, NORMALIZE_EXAMPLES, describe_pixels)
     problem = (f"{run.problem} on {run.counterexample}" if not run.held
-               else _fixed_problem(fixed))
+               else fixed_problem(fixed))
     normalized = tutorial_transform()(Image.fromarray(ramp))
     values = normalized[0].flatten()[np.argsort(ramp[..., 0].flatten())]
     recovered = unnormalize(normalized.to(ctx.device)).cpu()
@@ -183,58 +129,12 @@ def judge_normalize(ctx: ClaimContext) -> Outcome:
         + (problem or f"every channel and pixel of {tried} images (all 256 levels, "
                       f"{BATCH_SIZE} CIFAR-10, {run.tried} generated) as defined"),
         first=float(values[0]), last=float(values[-1]), pixel_128=float(values[128]),
-        max_error=float((normalized.double() - _defined(ramp)).abs().max()),
-        unnormalize_max_error=float((recovered.double() - _defined(ramp) / 2 - 0.5).abs()
+        max_error=float((normalized.double() - defined(ramp)).abs().max()),
+        unnormalize_max_error=float((recovered.double() - defined(ramp) / 2 - 0.5).abs()
                                     .max()),
         strictly_increasing=bool((values[1:] > values[:-1]).all()),
         inputs_tried=tried, smallest_failing_input=run.counterexample,
         problem=problem), inputs_tried=tried)
-
-
-def _synthetic_seed(source: DataSource) -> int:
-    """The seed the synthetic set was written with, as its marker file states it."""
-    marker = SEED_IN_MARKER.search((source.root / SYNTHETIC_MARKER).read_text())
-    return int(marker.group(1)) if marker else SYNTHETIC_SEED
-
-
-def _truth_indices(count: int, files: int, rng: np.random.Generator) -> list[int]:
-    """Every file's first and last image, and a seeded sample of the rest."""
-    ends = [int(i) for part in np.array_split(np.arange(count), files) if len(part)
-            for i in (part[0], part[-1])]
-    sample = rng.choice(count, size=min(budget(TRUTH_SAMPLE), count), replace=False).tolist()
-    return sorted(set(ends + sample))
-
-
-def _split_problem(split: Dataset, wanted: list[int], pixels: np.ndarray,
-                   labels: np.ndarray) -> str | None:
-    """None when the split's labels, raw images and items equal the regenerated ones."""
-    read = np.asarray(split.targets)
-    if read.shape != labels.shape or not np.array_equal(read, labels):
-        first = int(np.flatnonzero(read[:len(labels)] != labels[:len(read)])[:1].sum())
-        return f"labels differ from the generator's (first at image {first})"
-    for index, truth in zip(wanted, pixels, strict=True):
-        image, label = split[index]
-        if not np.array_equal(split.data[index], truth):
-            return f"image {index} is not the generator's"
-        if label != labels[index] or not torch.equal(
-                image, tutorial_transform()(Image.fromarray(truth))):
-            return f"item {index} (image, label) is not the generator's"
-    return None
-
-
-def _truth_problem(ctx: ClaimContext, splits: dict[bool, Dataset]) -> tuple[str | None, int]:
-    """Both splits against synthetic_truth; the problem and how many images were compared."""
-    rng = np.random.default_rng(ctx.seed)
-    wanted = {train: _truth_indices(len(split), TRAIN_FILES if train else 1, rng)
-              for train, split in splits.items()}
-    truth = synthetic_truth(wanted, seed=_synthetic_seed(ctx.data),
-                            train_count=len(splits[True]), test_count=len(splits[False]))
-    compared = sum(map(len, wanted.values()))
-    for train, split in splits.items():
-        problem = _split_problem(split, wanted[train], *truth[train])
-        if problem is not None:
-            return f"{'train' if train else 'test'} split: {problem}", compared
-    return None, compared
 
 
 def judge_layout(ctx: ClaimContext) -> Outcome:
@@ -245,7 +145,8 @@ def judge_layout(ctx: ClaimContext) -> Outcome:
     labels = {split: sorted(set(np.asarray(d.targets).tolist()))
               for split, d in (("train", train), ("test", test))}
     order_ok = tuple(train.classes) == CLASSES and tuple(test.classes) == CLASSES
-    truth, compared = (_truth_problem(ctx, {True: train, False: test}) if ctx.data.synthetic
+    truth, compared = (truth_problem(ctx.data, ctx.seed, {True: train, False: test})
+                       if ctx.data.synthetic
                        else ("", 0))
     ok = (sizes == (TRAIN_COUNT, TEST_COUNT) and raw_shape == (TRAIN_COUNT, 32, 32, 3)
           and tuple(image.shape) == IMAGE_SHAPE and image.dtype == torch.float32

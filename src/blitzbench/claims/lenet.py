@@ -121,15 +121,17 @@ def _shapes_and_count(ctx: ClaimContext, model: nn.Module) -> dict[str, Any]:
             "count": parameter_count(model)}
 
 
-def _tf32_convolutions(device: torch.device) -> bool:
-    """True where convolutions may round to TF32 (cuDNN's default on CUDA)."""
-    return device.type == "cuda" and torch.backends.cudnn.allow_tf32
+def _tf32_possible(device: torch.device) -> bool:
+    """True where convolutions (cuDNN's default on CUDA) or matrix products (when this
+    process allows it) may round their inputs to TF32."""
+    return device.type == "cuda" and (torch.backends.cudnn.allow_tf32
+                                      or torch.backends.cuda.matmul.allow_tf32)
 
 
 def judge_architecture(ctx: ClaimContext) -> Outcome:
     torch.manual_seed(ctx.seed)
     model = LeNet().to(ctx.device).eval()
-    layer_judge = LayerJudge(model, ctx.device, _tf32_convolutions(ctx.device))
+    layer_judge = LayerJudge(model, ctx.device, _tf32_possible(ctx.device))
     with torch.no_grad(), _single_thread(ctx.device):
         seen = _shapes_and_count(ctx, model)
         run = run_property(layer_cases(), layer_judge, LAYER_EXAMPLES, LayerCase.describe)
