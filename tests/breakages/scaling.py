@@ -34,9 +34,94 @@ def _threshold_inclusive() -> None:
     torch.Tensor.__lt__ = less_than
 
 
+# --- beyond the tutorial's example (x = torch.rand(3), v = (0.1, 1, 0.0001)) ------------
+
+
+def _tiny_norm_stops_loop() -> None:
+    """A 0-d norm below 0.01 compares as not < 1000: the loop stops at once for tiny x."""
+    original = torch.Tensor.__lt__
+
+    def less_than(self, other):
+        if isinstance(other, (int, float)) and other == 1000 and self.dim() == 0 \
+                and bool(original(self, 0.01)):
+            return torch.tensor(False)
+        return original(self, other)
+
+    torch.Tensor.__lt__ = less_than
+
+
+def _doubling_flushes_tiny() -> None:
+    """x * 2 flushes a 1-d tensor of tiny values (all below 1e-3) to zero."""
+    original = torch.Tensor.__mul__
+
+    def mul(self, other):
+        result = original(self, other)
+        if isinstance(other, int) and other == 2 and self.dim() == 1 and self.numel() \
+                and bool((self.detach().abs() < 1e-3).all()):
+            return result * 0
+        return result
+
+    torch.Tensor.__mul__ = mul
+
+
+def _backward_gradient(change) -> None:
+    original = torch.Tensor.backward
+
+    def backward(self, gradient=None, *args, **kwargs):
+        if gradient is not None and gradient.dim() == 1:
+            gradient = change(gradient)
+        return original(self, gradient, *args, **kwargs)
+
+    torch.Tensor.backward = backward
+
+
+def _backward_abs_gradient() -> None:
+    _backward_gradient(lambda v: v.abs())
+
+
+def _backward_drops_tail() -> None:
+    _backward_gradient(lambda v: torch.cat([v[:3], torch.zeros_like(v[3:])]))
+
+
+def _default_rand3(change) -> None:
+    """torch.rand(3) through the default generator, ``change``d."""
+    original = torch.rand
+
+    def rand(*args, **kwargs):
+        out = original(*args, **kwargs)
+        if kwargs.get("generator") is None and tuple(out.shape) == (3,):
+            return change(out)
+        return out
+
+    torch.rand = rand
+
+
+def _rand3_equal_components() -> None:
+    _default_rand3(lambda x: x[:1].expand(3).clone())
+
+
+def _rand3_last_halved() -> None:
+    _default_rand3(lambda x: x * torch.tensor([1.0, 1.0, 0.5]))
+
+
 BREAKAGES: tuple[Breakage, ...] = (
     Breakage("scaling_rand_skewed", "torch.rand draws sqrt(uniform) instead of uniform",
              frozenset({"scaling.always_1024", "tensors.rand_unit_interval"}), _rand_skewed),
     Breakage("scaling_threshold_inclusive", "y < 1000 acts as y <= 1000",
              frozenset({"scaling.loop_exponent"}), _threshold_inclusive),
+    Breakage("scaling_tiny_norm_stops_loop", "the loop stops at once when ||y|| < 0.01",
+             frozenset({"scaling.loop_exponent"}), _tiny_norm_stops_loop, True),
+    Breakage("scaling_doubling_flushes_tiny", "x * 2 flushes a vector of tiny values to 0",
+             frozenset({"scaling.loop_exponent", "scaling.backward_scale"}),
+             _doubling_flushes_tiny, True),
+    Breakage("scaling_backward_abs_gradient", "y.backward(v) uses |v|",
+             frozenset({"scaling.backward_scale"}), _backward_abs_gradient, True),
+    Breakage("scaling_backward_drops_tail", "y.backward(v) ignores v beyond its 3rd entry",
+             frozenset({"scaling.backward_scale"}), _backward_drops_tail, True),
+    Breakage("scaling_rand3_equal_components",
+             "default-generator torch.rand(3) repeats one draw three times",
+             frozenset({"scaling.always_1024"}), _rand3_equal_components, True),
+    Breakage("scaling_rand3_last_halved",
+             "default-generator torch.rand(3) draws its last entry from [0, 0.5)",
+             frozenset({"scaling.always_1024"}), _rand3_last_halved, True),
 )

@@ -23,8 +23,18 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from hypothesis import strategies as st
 
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
+from blitzbench.claims.faults import observe
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Scope, Verdict
+from blitzbench.claims.properties import judged_properties, run_property
+from blitzbench.claims.tensor_inputs import (
+    ARITHMETIC_DTYPES,
+    TensorSpec,
+    dtype_names,
+    shapes,
+    tensor_specs,
+)
 from blitzbench.claims.verdicts import judged, skipped
 from blitzbench.devices import device_label
 from blitzbench.workloads.lenet import LeNet, synthetic_batch
@@ -338,6 +348,41 @@ def judge_autograd(ctx: ClaimContext) -> Outcome:
                   tutorial_grad_exact=tutorial_ok, **evidence)
 
 
+#: The ways a learner puts a tensor on the GPU, beyond the tutorial's x.cuda().
+TO_CUDA_FORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "x.cuda()": lambda x: x.cuda(),
+    "x.to('cuda')": lambda x: x.to("cuda"),
+    "x.to(torch.device('cuda'))": lambda x: x.to(torch.device("cuda")),
+    "torch.ones(shape, device='cuda')": lambda x: torch.ones(x.shape, device="cuda"),
+    "torch.zeros_like(x, device='cuda')": lambda x: torch.zeros_like(x, device="cuda"),
+}
+GUARD_EXAMPLES = 20  # example budget (quick depth) of the guard's property
+
+
+def _guard_problem(case: tuple[str, TensorSpec]) -> str | None:
+    """is_available() agrees with device_count(), and each form lands on a GPU exactly
+    when one is available (raising otherwise)."""
+    form, spec = case
+    available, count = torch.cuda.is_available(), torch.cuda.device_count()
+    if available != (count > 0):
+        return f"is_available() = {available} but device_count() = {count}"
+    moved = observe(TO_CUDA_FORMS[form], spec.build())
+    on_gpu = moved.raised is None and moved.value.device.type == "cuda"
+    if available and not on_gpu:
+        return f"{form} gave {moved.text} with a GPU available"
+    if not available and moved.raised is None:
+        return f"{form} ran on {moved.value.device} without a GPU"
+    return None
+
+
+def _guard_runs() -> dict[str, object]:
+    specs = tensor_specs(shape=shapes(0, 3))
+    corners = [(form, TensorSpec(torch.float32, (5, 3))) for form in TO_CUDA_FORMS]
+    return {"every way to the GPU": run_property(
+        st.tuples(st.sampled_from(list(TO_CUDA_FORMS)), specs), _guard_problem,
+        GUARD_EXAMPLES, explicit=corners)}
+
+
 def judge_availability_guard(ctx: ClaimContext) -> Outcome:
     """The guard's promise: the GPU branch runs exactly where it can work."""
     available = torch.cuda.is_available()
@@ -349,7 +394,7 @@ def judge_availability_guard(ctx: ClaimContext) -> Outcome:
         branch, error = None, f"{type(exc).__name__}: {exc}"[:200]
     on_gpu = branch is not None and branch.startswith("cuda")
     ok = (on_gpu and count > 0) if available else (branch is None)
-    return judged(ok, Verdict.HOLDS,
+    return judged_properties(_guard_runs(), ok, Verdict.HOLDS,
                   f"torch.cuda.is_available() = {available}, device_count() = {count}; "
                   + (f"the guarded x.cuda() + y.cuda() ran on {branch}" if branch
                      else "x.cuda() outside the guard raises, so the guard is needed"),
@@ -362,7 +407,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("cuda.availability_guard", SECTION,
           "torch.cuda.is_available() tells the truth, so the tutorial's guarded x.cuda() + "
           "y.cuda() runs on a GPU exactly where one can be used.",
-          WHERE, Verdict.HOLDS, judge_availability_guard),
+          WHERE, Verdict.HOLDS, judge_availability_guard,
+          inputs=InputSpace("the GPU guard", operands=tuple(TO_CUDA_FORMS), ranks=(0, 3),
+                            dtypes=dtype_names(ARITHMETIC_DTYPES), examples=GUARD_EXAMPLES)),
     Claim("cuda.add_on_gpu", SECTION,
           "x.cuda() + y.cuda() is computed on the GPU (the result lives there) and equals "
           "the CPU sum.",

@@ -17,11 +17,15 @@ probability is 1 - (pi/6) 0.9766^3 = 0.512. "y = 1024 * x" is therefore CONDITIO
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
+from hypothesis import strategies as st
 
-from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
+from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
+from blitzbench.claims.properties import judged_properties, run_property
+from blitzbench.claims.tensors import ALPHA, chi_square_critical
 from blitzbench.claims.verdicts import judged
 
 __all__ = ["CLAIMS", "SECTION", "closed_form_exponents", "doubling_exponents",
@@ -39,7 +43,17 @@ SEED_COUNT = 10_000  # x = torch.rand(3) after seeding with 0..9,999, as the iss
 LITERAL_LOOPS = 200  # of those, run through the tutorial's own loop (autograd, y.data.norm())
 BACKWARD_DRAWS = 5  # seeded draws whose backward pass is checked, besides k = 10, 11, 12
 MAX_DOUBLINGS = 200  # float32 overflows to inf before this; only x = 0 would loop forever
-MAX_Z_SCORE = 5.0  # measured share of each k vs the analytic probability, in standard errors
+#: x = torch.rand(3) through the default generator after torch.manual_seed(s), s < this:
+#: the tutorial's own draw (the seeded draws use a torch.Generator).
+DEFAULT_DRAWS = 2_000
+#: Pearson's chi-square needs about 5 expected draws per category (Cochran's rule): the
+#: tail of k beyond the last such category is lumped into it.
+MIN_EXPECTED = 5.0
+EXAMPLES = 40  # example budget (quick depth) of each generated property
+MAX_LENGTH = 6  # the loop and its gradient are judged on x in [0, 1)^n for n = 1..6
+#: Components of generated x: in [2^-20, 1), so float32 squares stay normal (no underflow
+#: in the norm) and the loop needs at most ~30 doublings.
+SMALLEST_COMPONENT = 2.0**-20
 
 
 def tutorial_loop(x: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -115,6 +129,43 @@ def _edge_cases(device: torch.device) -> dict[str, int]:
             for name, value in cases.items()}
 
 
+def unit_vectors() -> st.SearchStrategy[list[float]]:
+    """x in [2^-20, 1)^n, n = 1..MAX_LENGTH, as float32 values."""
+    return st.lists(st.floats(SMALLEST_COMPONENT, 1.0, exclude_max=True, width=32),
+                    min_size=1, max_size=MAX_LENGTH)
+
+
+#: Explicit inputs: tiny, mid and near-1 components, short and long vectors.
+VECTOR_CORNERS = ([2.0**-20], [0.5], [0.999], [2.0**-20] * 3, [0.1, 0.2, 0.3, 0.4],
+                  [1e-3] * MAX_LENGTH, [0.9] * MAX_LENGTH)
+
+
+def _loop_problem(values: list[float]) -> str | None:
+    """The tutorial's loop on x stops at k = max(1, ceil(log2(1000 / ||x||)))."""
+    x = torch.tensor(values, dtype=torch.float32)
+    try:
+        _, k = tutorial_loop(x.clone().requires_grad_(True))
+    except RuntimeError as exc:  # the loop never reached 1000: that is the contradiction
+        return str(exc)[:160]
+    closed = int(closed_form_exponents(np.array([float(torch.linalg.vector_norm(x))]))[0])
+    return None if k == closed else f"loop stopped at k = {k}, the formula gives {closed}"
+
+
+def _backward_problem(case: tuple[list[float], list[float]]) -> str | None:
+    """After the loop, y.backward(v) leaves x.grad = 2^k v exactly."""
+    values, weights = case
+    x = torch.tensor(values, dtype=torch.float32).requires_grad_(True)
+    v = torch.tensor((weights * len(values))[:len(values)], dtype=torch.float32)
+    try:
+        y, k = tutorial_loop(x)
+    except RuntimeError as exc:
+        return str(exc)[:160]
+    y.backward(v)
+    grad = x.grad
+    return None if grad is not None and torch.equal(grad, v * 2**k) else \
+        f"x.grad = {None if grad is None else grad.tolist()}, 2^{k} v = {(v * 2**k).tolist()}"
+
+
 def judge_loop_exponent(ctx: ClaimContext) -> Outcome:
     xs = _seeded_draws(SEED_COUNT)
     by_loop, closed = _exponents(xs, ctx.device)
@@ -125,7 +176,9 @@ def judge_loop_exponent(ctx: ClaimContext) -> Outcome:
     literal_matches = int((literal == closed[:LITERAL_LOOPS]).sum())
     edges_ok = edges == {"at_1000_over_1024": 10, "one_ulp_below": 11}
     ok = loop_matches == SEED_COUNT and literal_matches == LITERAL_LOOPS and edges_ok
-    return judged(ok, Verdict.HOLDS,
+    runs = {"k at any x in [0, 1)^n": run_property(unit_vectors(), _loop_problem, EXAMPLES,
+                                                   explicit=VECTOR_CORNERS)}
+    return judged_properties(runs, ok, Verdict.HOLDS,
                   f"loop's k = max(1, ceil(log2(1000/||x||))) for {loop_matches}/{SEED_COUNT} "
                   f"draws (vectorized) and {literal_matches}/{LITERAL_LOOPS} (tutorial's "
                   f"loop); ||x|| = 1000/1024 stops at k={edges['at_1000_over_1024']}",
@@ -160,7 +213,11 @@ def judge_backward_scale(ctx: ClaimContext) -> Outcome:
     printed_ok = results[0][1] == TUTORIAL_EXPONENT and torch.allclose(
         k10_grad, torch.tensor(PRINTED_GRAD), rtol=PRINTED_RTOL, atol=0)
     ok = all(exact) and printed_ok and [k for _, k in results[:3]] == [10, 11, 12]
-    return judged(ok, Verdict.HOLDS,
+    weights = st.lists(st.floats(-10, 10, width=32), min_size=1, max_size=MAX_LENGTH)
+    corners = [(list(x), [-1.0, 0.5, -0.25, 4.0, -8.0, 0.0]) for x in VECTOR_CORNERS]
+    runs = {"x.grad = 2^k v at any x, v": run_property(
+        st.tuples(unit_vectors(), weights), _backward_problem, EXAMPLES, explicit=corners)}
+    return judged_properties(runs, ok, Verdict.HOLDS,
                   f"x.grad = 2^k v exactly for {sum(exact)}/{len(exact)} inputs; printed y/1024, "
                   f"/2048, /4096 stop at k = {[k for _, k in results[:3]]}; the first "
                   f"gives {[round(g, 4) for g in k10_grad.tolist()]}",
@@ -174,48 +231,74 @@ def _distribution(ks: np.ndarray) -> dict[int, int]:
     return {int(k): int(c) for k, c in zip(values, counts, strict=True)}
 
 
-def _worst_z_score(counts: dict[int, int], total: int) -> float:
-    """The largest |measured - analytic| share over k, in binomial standard errors; the
-    tail beyond the last k with at least one expected draw is lumped into that k."""
-    expected = octant_probabilities(max(max(counts), TUTORIAL_EXPONENT + 6))
-    last = max(k for k, p in expected.items() if p * total >= 1)
-    worst = 0.0
+def chi_square_k(counts: dict[int, int], total: int) -> tuple[float, int]:
+    """Pearson's statistic of the measured k against the analytic law, and its degrees of
+    freedom: one category per k from 10 while at least MIN_EXPECTED draws are expected, the
+    tail lumped into the last; a k below 10 (impossible for x in [0, 1)^3) is infinite."""
+    if any(k < TUTORIAL_EXPONENT for k in counts):
+        return math.inf, 1
+    law = octant_probabilities(max(max(counts), TUTORIAL_EXPONENT + 8))
+    last = max(k for k, p in law.items() if sum(q for j, q in law.items() if j >= k) * total
+               >= MIN_EXPECTED)
+    statistic = 0.0
     for k in range(TUTORIAL_EXPONENT, last + 1):
-        p = expected[k] if k < last else sum(q for j, q in expected.items() if j >= last)
+        p = law[k] if k < last else sum(q for j, q in law.items() if j >= last)
         n = counts.get(k, 0) if k < last else sum(c for j, c in counts.items() if j >= last)
-        error = math.sqrt(p * (1 - p) / total)
-        worst = max(worst, abs(n / total - p) / error)
-    unexpected = [k for k in counts if k < TUTORIAL_EXPONENT]
-    return math.inf if unexpected else worst
+        statistic += (n - p * total) ** 2 / (p * total)
+    return statistic, last - TUTORIAL_EXPONENT
+
+
+def _default_generator_draws(count: int) -> torch.Tensor:
+    """x = torch.rand(3) after torch.manual_seed(s), s = 0..count-1: the tutorial's draw,
+    through the default generator."""
+    draws = []
+    for s in range(count):
+        torch.manual_seed(s)
+        draws.append(torch.rand(3))
+    return torch.stack(draws)
+
+
+def _law_tests(ctx: ClaimContext) -> dict[str, dict[str, object]]:
+    """Per draw set: its k counts, the chi-square statistic against the analytic law, its
+    critical value at ALPHA, and whether the closed form agrees with the loop."""
+    sets = {"seeds 0..9999 (torch.Generator)": _seeded_draws(SEED_COUNT),
+            "one generator": _batch_draws(SEED_COUNT, ctx.seed),
+            f"default generator, manual_seed 0..{DEFAULT_DRAWS - 1}":
+                _default_generator_draws(DEFAULT_DRAWS)}
+    tests = {}
+    for name, draws in sets.items():
+        loop, closed = _exponents(draws, ctx.device)
+        counts = _distribution(loop)
+        statistic, dof = chi_square_k(counts, len(draws))
+        tests[name] = {"k_counts": counts, "chi_square": round(statistic, 2), "dof": dof,
+                       "critical": round(chi_square_critical(dof), 2),
+                       "closed_form_agrees": bool((loop == closed).all())}
+    return tests
 
 
 def judge_always_1024(ctx: ClaimContext) -> Outcome:
-    seeded_loop, seeded_closed = _exponents(_seeded_draws(SEED_COUNT), ctx.device)
-    batch_loop, batch_closed = _exponents(_batch_draws(SEED_COUNT, ctx.seed), ctx.device)
-    counts = _distribution(seeded_loop)
-    batch_counts = _distribution(batch_loop)
+    tests = _law_tests(ctx)
+    counts = next(iter(tests.values()))["k_counts"]
     share = counts.get(TUTORIAL_EXPONENT, 0) / SEED_COUNT
     analytic = octant_probabilities(max(counts))
-    z_seeded = _worst_z_score(counts, SEED_COUNT)
-    z_batch = _worst_z_score(batch_counts, SEED_COUNT)
     evidence = {
         "condition": f"y = 1024 x exactly when ||x|| >= 1000/1024 = "
                      f"{THRESHOLD / 2**TUTORIAL_EXPONENT}",
         "draws": SEED_COUNT, "share_1024": share,
         "multiplier_shares": {2**k: c / SEED_COUNT for k, c in counts.items()},
-        "k_counts_seeds_0_to_9999": counts, "k_counts_one_generator": batch_counts,
         "analytic_shares": {2**k: round(p, 5) for k, p in analytic.items()},
-        "worst_z_score": [round(z_seeded, 2), round(z_batch, 2)],
-        "closed_form_agrees": bool((seeded_loop == seeded_closed).all()
-                                   and (batch_loop == batch_closed).all()),
+        "law_tests": tests, "alpha_per_test": ALPHA,
     }
     summary = (f"y = 1024x for {share:.1%} of x = torch.rand(3) (seeds 0..9999): "
-               + ", ".join(f"{2**k}x {c / SEED_COUNT:.1%}" for k, c in counts.items()))
+               + ", ".join(f"{2**k}x {c / SEED_COUNT:.1%}" for k, c in counts.items())
+               + "; the analytic law passes chi-square at alpha 1e-6 for seeded, one-"
+                 "generator and default-generator draws")
+    drawn = 2 * SEED_COUNT + DEFAULT_DRAWS
     if share == 1.0:
-        return Outcome(Verdict.HOLDS, f"always: {summary}", evidence)
-    ok = (0.0 < share < 1.0 and evidence["closed_form_agrees"]
-          and max(z_seeded, z_batch) <= MAX_Z_SCORE)
-    return judged(ok, Verdict.CONDITIONAL, summary, **evidence)
+        return Outcome(Verdict.HOLDS, f"always: {summary}", evidence, drawn)
+    ok = 0.0 < share < 1.0 and all(
+        t["closed_form_agrees"] and t["chi_square"] <= t["critical"] for t in tests.values())
+    return replace(judged(ok, Verdict.CONDITIONAL, summary, **evidence), inputs_tried=drawn)
 
 
 def judge_printed_example(ctx: ClaimContext) -> Outcome:
@@ -250,18 +333,27 @@ CLAIMS: tuple[Claim, ...] = (
           "The doubling loop (y = 2x, then double while ||y|| < 1000) stops at y = 2^k x "
           "with k = max(1, ceil(log2(1000 / ||x||))), including when 2^k ||x|| is exactly "
           "1000.",
-          f"{WHERE}: the while loop on y.data.norm()", Verdict.HOLDS, judge_loop_exponent),
+          f"{WHERE}: the while loop on y.data.norm()", Verdict.HOLDS, judge_loop_exponent,
+          inputs=InputSpace("the doubling loop's k", operands=("x in [0, 1)^n",),
+                            ranks=(1,), dtypes=("float32",), examples=EXAMPLES,
+                            facets=(("lengths", ("1-6",)),))),
     Claim("scaling.backward_scale", SECTION,
           "After the loop, y.backward(v) leaves x.grad = 2^k v; for k = 10 and "
           "v = (0.1, 1, 0.0001) that is (102.4, 1024, 0.1024).",
           f"{WHERE}: y.backward(gradients) and print(x.grad)", Verdict.HOLDS,
-          judge_backward_scale),
+          judge_backward_scale,
+          inputs=InputSpace("x.grad = 2^k v", operands=("x in [0, 1)^n", "v in [-10, 10]^n"),
+                            ranks=(1,), dtypes=("float32",), examples=EXAMPLES,
+                            facets=(("lengths", ("1-6",)),))),
     Claim("scaling.always_1024", SECTION,
           "The tutorial says the loop makes y = 1024 x; for x = torch.rand(3) that holds "
           "only when ||x|| >= 1000/1024, about half the draws; otherwise y = 2048 x, "
           "4096 x, ...",
           f"{WHERE}: the explanation that y is in fact 1024*x", Verdict.CONDITIONAL,
-          judge_always_1024),
+          judge_always_1024,
+          inputs=InputSpace("k of x = torch.rand(3)", dtypes=("float32",),
+                            facets=(("draw sets", ("10,000 seeded", "10,000 one generator",
+                                                   f"{DEFAULT_DRAWS:,} default generator")),))),
     Claim("scaling.printed_example", SECTION,
           "The tutorial's printed y and x.grad are consistent with k = 10: x = y/1024 is a "
           "possible torch.rand(3) draw that stops at k = 10, and the printed gradient is "
