@@ -4,6 +4,8 @@ arises, and Hypothesis runs that are reproducible and report the shrunk smallest
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -117,3 +119,67 @@ def test_depth_multiplies_the_budget(monkeypatch):
     monkeypatch.setenv(DEPTH_ENV, "deepest")
     with pytest.raises(UsageError, match="BLITZBENCH_DEPTH"):
         budget(20)
+
+
+# --- the laws: goodness-of-fit tests that can fail -------------------------------------
+
+def test_critical_values_follow_their_closed_forms():
+    from blitzbench.claims.tensors import chi_square_critical, ks_critical_distance
+
+    # DKW-Massart: 2 exp(-2 n d^2) = alpha at the critical distance
+    d = ks_critical_distance(1 << 18)
+    assert 2 * math.exp(-2 * (1 << 18) * d * d) == pytest.approx(1e-6)
+    # Wilson-Hilferty against the exact tail of an even-dof chi-square,
+    # P(X > x) = exp(-x/2) sum_{i < k/2} (x/2)^i / i!: conservative (never above alpha), and
+    # within a factor 4 of it from 2 degrees of freedom up
+    for dof in (2, 4, 8, 16):
+        x = chi_square_critical(dof)
+        tail = math.exp(-x / 2) * sum((x / 2) ** i / math.factorial(i) for i in range(dof // 2))
+        assert 0.25e-6 < tail <= 1e-6, dof
+
+
+def test_ks_and_chi_square_tell_uniform_from_biased_draws():
+    from blitzbench.claims.tensors import (
+        chi_square_critical,
+        chi_square_uniform,
+        ks_critical_distance,
+        ks_distance,
+    )
+
+    generator = torch.Generator().manual_seed(1)
+    uniform = torch.rand(1 << 18, generator=generator)
+    biased = uniform ** 1.02  # 1% toward 0: a shift no range or mean check of 1e6 sees
+    assert ks_distance(uniform) < ks_critical_distance(1 << 18) < ks_distance(biased)
+    coarse = torch.floor(uniform * 64) / 64
+    assert chi_square_uniform(uniform) < chi_square_critical(15)
+    assert ks_distance(coarse) > ks_critical_distance(1 << 18)
+
+
+def test_scaling_law_test_rejects_a_shifted_distribution():
+    from blitzbench.claims.scaling import chi_square_k, octant_probabilities
+    from blitzbench.claims.tensors import chi_square_critical
+
+    law = octant_probabilities(20)
+    exact = {k: round(p * 10_000) for k, p in law.items() if round(p * 10_000)}
+    statistic, dof = chi_square_k(exact, sum(exact.values()))
+    assert statistic < 1 and dof >= 3
+    shifted = {10: 5500, 11: 3900, 12: 520, 13: 70, 14: 10}  # 51.2% -> 55%
+    assert chi_square_k(shifted, 10_000)[0] > chi_square_critical(dof)
+    assert chi_square_k({9: 1, 10: 9999}, 10_000)[0] == math.inf
+
+
+def test_covering_rows_pair_the_first_two_dimensions():
+    from blitzbench.claims.properties import covering_rows
+
+    rows = covering_rows("ab", "xyz", (1, 2))
+    assert {(a, b) for a, b, _ in rows} == {(a, b) for a in "ab" for b in "xyz"}
+    assert {c for *_, c in rows} == {1, 2}
+
+
+def test_every_claim_of_this_part_declares_its_input_space():
+    from blitzbench.claims import SECTIONS
+
+    mine = ("tensors", "inplace", "numpy_bridge", "autograd", "scaling")
+    undeclared = [c.id for s in mine for c in SECTIONS[s]
+                  if c.inputs is None and c.id != "scaling.printed_example"]
+    assert undeclared == []
