@@ -30,7 +30,7 @@ def no_measuring(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a step ran although the input was bad")
 
-    for step in ("plan_cases", "run_claims", "run_benchmarks", "run_profile"):
+    for step in ("plan_cases", "run_claims", "run_benchmarks", "run_profile", "run_tutorial"):
         monkeypatch.setattr(plan, step, refuse)
 
 

@@ -55,6 +55,7 @@ def fake_steps(monkeypatch, data_source):
     monkeypatch.setattr(plan, "_measure", bench)
     monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
     monkeypatch.setattr(plan, "run_profile", lambda *args: None)
+    monkeypatch.setattr(plan, "load_tutorial", lambda option: None)  # no tutorial step
     monkeypatch.setattr(accept_command, "render_report", lambda folder: None)
     return bench
 
@@ -241,3 +242,74 @@ def test_only_cases_feeding_an_applicable_rule_are_remeasured(data_source):
     assert {c.benchmark for c in cpu_cases if cpu_only(c)} == {"loading.dataloader"}
     with_baseline = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=True)
     assert any(with_baseline(c) for c in cpu_cases if c.benchmark == "lenet.train_step")
+
+
+# --- the tutorial's own blocks as an acceptance step ------------------------------------
+
+TUTORIALS = Path(__file__).parent / "tutorials"
+REAL_LOAD_TUTORIAL = plan.load_tutorial  # before fake_steps replaces it
+
+
+def tutorial_spec(tmp_path: Path) -> Path:
+    path = tmp_path / "tutorial-spec.toml"
+    path.write_text('[[rule]]\nid = "tutorial-blocks-run"\nmetric = "tutorial.all_blocks_run"'
+                    '\nop = "=="\nbound = true\n')
+    return path
+
+
+@pytest.fixture
+def real_tutorial_step(fake_steps, monkeypatch):
+    """fake_steps, but the tutorial step real: load_tutorial back to the real one."""
+    monkeypatch.setattr(plan, "load_tutorial", REAL_LOAD_TUTORIAL)
+    return fake_steps
+
+
+def test_the_tutorials_blocks_are_a_rule_and_a_report_section(tmp_path, real_tutorial_step):
+    code = accept(tmp_path, "--spec", str(tutorial_spec(tmp_path)),
+                  "--tutorial", str(TUTORIALS / "basics.md"))
+    folder = run_folder(tmp_path)
+    results = json.loads((folder / RESULTS_FILE).read_text())
+    (run,) = results["tutorial"]["runs"]
+    assert code == 0 and run["device"] == "cpu" and run["blocks"]
+    assert {b["verdict"] for b in run["blocks"]} <= {"RUNS AS WRITTEN", "RUNS WITH A SHIM"}
+    (rule,) = results["acceptance"]["rules"]
+    assert (rule["rule"], rule["status"]) == ("tutorial-blocks-run", "PASS")
+    assert "tutorial" in results["acceptance"]["step_s"]
+    from blitzbench.report.render import render_run
+
+    render_run(folder)
+    markdown = (folder / "report.md").read_text()
+    assert "The tutorial's own code" in markdown and "RUNS AS WRITTEN" in markdown
+    assert str(TUTORIALS) not in markdown  # no absolute path of the measuring machine
+
+
+def test_a_block_that_kills_its_worker_rejects_the_machine(tmp_path, real_tutorial_step,
+                                                           capsys):
+    code = accept(tmp_path, "--spec", str(tutorial_spec(tmp_path)),
+                  "--tutorial", str(TUTORIALS / "kills_itself.md"))
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    (rule,) = results["acceptance"]["rules"]
+    verdicts = [b["verdict"] for b in results["tutorial"]["runs"][0]["blocks"]]
+    assert code == 1 and rule["status"] == "FAIL"
+    assert "FAILS" in verdicts and verdicts[-1] == "NOT RUN"  # never counted as passed
+    assert "REJECTED" in capsys.readouterr().out
+
+
+def test_no_tutorial_is_skipped_with_the_reason_never_passed(tmp_path, real_tutorial_step,
+                                                             monkeypatch):
+    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)  # no shared post beside it
+    monkeypatch.delenv(plan.TUTORIAL_ENV, raising=False)
+    assert accept(tmp_path, "--spec", str(tutorial_spec(tmp_path))) == 0
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    (rule,) = results["acceptance"]["rules"]
+    assert rule["status"] == "SKIPPED" and "--tutorial PATH" in rule["detail"]
+
+
+def test_a_missing_tutorial_is_one_line_before_any_run_folder(tmp_path, real_tutorial_step,
+                                                              capsys):
+    from blitzbench.errors import NotATutorialError
+
+    code = accept(tmp_path, "--tutorial", str(tmp_path / "absent.md"))
+    err = capsys.readouterr().err.strip()
+    assert code == NotATutorialError.exit_code and len(err.splitlines()) == 1
+    assert "absent.md" in err and not (tmp_path / "reports" / "runs").exists()

@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "profiling": {"devices", "seeding", "runs", "workloads", "timing", "distributed"},
     "report": {"runs"},
     "acceptance": {"devices", "seeding", "runs", "timing", "workloads", "claims",
-                   "profiling", "distributed"},
+                   "profiling", "distributed", "tutorial"},
     "tutorial": {"devices", "seeding", "workloads", "runs"},
 }
 TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "tutorial_plugin"}

@@ -50,12 +50,14 @@ from blitzbench.results.names import (
     RATE_TOTAL_FIELD,
     SCALING_EFFICIENCY_FIELD,
     TFLOP_FIELD,
+    TUTORIAL_ALL,
     VARIANT_PARAM,
     WORKERS_PARAM,
     WORLD_FAMILIES,
     WRONG_FIELD,
 )
 from blitzbench.results.records import ClaimCell, Measurement, RunResults, metric_prefix
+from blitzbench.results.tutorial import TutorialResults, TutorialRun, verdict_counts
 
 __all__ = [
     "CLAIMS_ALL",
@@ -139,6 +141,8 @@ FIELD_DESCRIPTIONS = {
 #: The figures that are not ``<benchmark>[...].<field>``: unit and meaning.
 DERIVED_DESCRIPTIONS = {
     CLAIMS_ALL: ("1/0", "1 when every claim's verdict on the device is the expected one"),
+    TUTORIAL_ALL: ("1/0", "1 when every block of the tutorial's own code ran on the device, "
+                          "as written or with a named shim"),
     "claims": ("1/0", "1 when the claim's observed verdict is the expected one"),
     LENET_SPEEDUP: ("x", "CUDA over CPU images/s of the eager LeNet training step"),
     LENET_CROSSOVER: ("batch size", "smallest measured batch from which CUDA stays faster"),
@@ -257,7 +261,8 @@ def known_benchmark_fields(benchmark: str) -> tuple[str, ...]:
 
 def extract_metrics(results: RunResults) -> list[MetricValue]:
     """Every metric value in a run's results (claims, benchmarks, derived figures)."""
-    return [*claim_values(results.claims), *benchmark_values(results.benchmarks),
+    return [*claim_values(results.claims), *tutorial_values(results.tutorial),
+            *benchmark_values(results.benchmarks),
             *lenet_speedups(results.benchmarks), *loader_efficiencies(results.benchmarks)]
 
 
@@ -311,6 +316,25 @@ def _claim_value(cell: ClaimCell) -> MetricValue:
     if cell.skipped_unexpectedly:
         return MetricValue(metric, cell.device, None, skipped=cell.summary)
     return MetricValue(metric, cell.device, 1.0 if cell.passed else 0.0, display=cell.mark)
+
+
+# --- the tutorial's own code -------------------------------------------------------------
+
+def tutorial_values(tutorial: TutorialResults | None) -> list[MetricValue]:
+    """``tutorial.all_blocks_run`` per device run; a device not run is skipped with why."""
+    if tutorial is None:
+        return []
+    return [_tutorial_value(run) for run in tutorial.runs]
+
+
+def _tutorial_value(run: TutorialRun) -> MetricValue:
+    if run.skipped:
+        return MetricValue(TUTORIAL_ALL, run.device, None, skipped=run.skipped)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in verdict_counts(run.blocks).items())
+    wrong = next((b for b in run.blocks if not b.passed), None)
+    shown = f"{len(run.blocks)} blocks: {counts}" + (
+        "" if wrong is None else f"; block {wrong.index} (line {wrong.line}): {wrong.detail}")
+    return MetricValue(TUTORIAL_ALL, run.device, 1.0 if run.passed else 0.0, display=shown)
 
 
 # --- benchmarks -----------------------------------------------------------------------

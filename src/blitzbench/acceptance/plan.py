@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ import torch
 from blitzbench.acceptance.metrics import (
     CLAIMS_ALL,
     LOADER_EFFICIENCY,
+    TUTORIAL_ALL,
     claim_metric,
     derived_metric_names,
     planned_metric_keys,
@@ -31,22 +33,34 @@ from blitzbench.acceptance.spec import BoundKind, Spec, metric_pattern
 from blitzbench.errors import BlitzError
 from blitzbench.results.names import BATCH_PARAM, DEFAULT_LEVEL, LEVELS, LOADER
 from blitzbench.results.records import ClaimCell, Measurement, ProfileEntry, metric_prefix
+from blitzbench.results.tutorial import TutorialResults, TutorialRun
 
 if TYPE_CHECKING:
     from blitzbench.runs import RunRecorder
+    from blitzbench.tutorial.sources import Tutorial
     from blitzbench.workloads.catalog import Case
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["DEFAULT_LEVEL", "LEVELS", "judged_by", "known_metrics", "measure_with_retry",
-           "plan_cases",
-           "planned_keys", "progress", "run_benchmarks", "run_claims",
-           "run_profile"]
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "NO_TUTORIAL", "TUTORIAL_ENV", "judged_by",
+           "known_metrics", "load_tutorial", "measure_with_retry", "plan_cases", "planned_keys",
+           "progress", "run_benchmarks", "run_claims", "run_profile", "run_tutorial"]
 
 #: Every device kind a spec may name, so a spec is checked the same on any machine.
 PLANNING_DEVICES = (torch.device("cpu"), torch.device("cuda", 0))
 PROFILE_WORKLOAD = "train_step"  # the LeNet step; the loader loop is `blitzbench profile`'s
 
 Advance = Callable[[str], None]
+
+#: The post blitzbench follows lies beside a source checkout, at ../shared/tutorial/ from
+#: the project root; BLITZBENCH_TUTORIAL (or accept's --tutorial) names another one, and
+#: --tutorial none runs none.
+SHARED_POST = Path("..", "shared", "tutorial", "000_49fffafa504c6e97.txt")
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/blitzbench/acceptance/plan.py
+TUTORIAL_ENV = "BLITZBENCH_TUTORIAL"
+NO_TUTORIAL = "none"
+#: accept's time limit per tutorial block: the post's slowest block (loading CIFAR-10 and
+#: a batch) takes 2-16 s on a 2-core machine; ten times that is a hang, not a slow disk.
+TUTORIAL_BLOCK_TIMEOUT_S = 300.0
 
 
 def plan_cases(level: str, devices: Sequence[torch.device], data: DataSource) -> list[Case]:
@@ -63,7 +77,7 @@ def known_metrics(data: DataSource) -> list[str]:
     from blitzbench.workloads import catalog
 
     cases = [c for level in LEVELS for c in catalog.cases(level, PLANNING_DEVICES, data)]
-    names = {CLAIMS_ALL, *(claim_metric(c.id) for c in ALL_CLAIMS)}
+    names = {CLAIMS_ALL, TUTORIAL_ALL, *(claim_metric(c.id) for c in ALL_CLAIMS)}
     names |= {metric for metric, _ in planned_metric_keys(cases)}
     # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
     names |= {metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: c.params.get(BATCH_PARAM)})
@@ -89,10 +103,13 @@ def _world_metric_names() -> set[str]:
             for field in known_benchmark_fields(prefix.split("[", 1)[0])}
 
 
-def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell]) -> set[tuple[str, str]]:
+def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell],
+                 tutorial: TutorialResults | None = None) -> set[tuple[str, str]]:
     """(metric, device) pairs this run sets out to produce: every planned case's figures
-    and the derived figures they feed, plus one per claim cell and device."""
+    and the derived figures they feed, one per claim cell and device, and the tutorial's
+    verdict on every device it was run on."""
     keys = planned_metric_keys(cases)
+    keys |= {(TUTORIAL_ALL, r.device) for r in (tutorial.runs if tutorial else ())}
     keys |= {(claim_metric(c.claim), c.device) for c in claims}
     keys |= {(CLAIMS_ALL, c.device) for c in claims}
     return keys
@@ -220,6 +237,41 @@ def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.de
     except Exception as exc:
         recorder.extend("profiles", [ProfileEntry(
             "all", PROFILE_WORKLOAD, error=f"{type(exc).__name__}: {exc}"[:500])])
+
+
+def load_tutorial(option: str | None) -> Tutorial | str:
+    """The tutorial accept runs, read before the run folder exists (a bad --tutorial is one
+    line and its own exit code); or, when there is none to run, the reason."""
+    from blitzbench.tutorial.sources import read_tutorial
+
+    chosen = option or os.environ.get(TUTORIAL_ENV)
+    if chosen and chosen.lower() == NO_TUTORIAL:
+        return f"--tutorial {NO_TUTORIAL}"
+    if chosen:
+        return read_tutorial(Path(chosen).expanduser())
+    shared = (PROJECT_ROOT / SHARED_POST).resolve()
+    if not shared.is_file():
+        return (f"no tutorial found (the shared post is not at {SHARED_POST} beside this "
+                f"install): pass --tutorial PATH or set {TUTORIAL_ENV}")
+    return read_tutorial(shared)
+
+
+def run_tutorial(tutorial: Tutorial | str, devices: Sequence[torch.device],
+                 data: DataSource) -> TutorialResults:
+    """The tutorial's own blocks on every device (a worker per device, the data shim on
+    ``data``); with no tutorial, every device skipped with the reason, so the rule that
+    requires the blocks to run is SKIPPED, never passed."""
+    from blitzbench.devices import device_label
+    from blitzbench.tutorial.execute import DataPlan
+    from blitzbench.tutorial.plan import tutorial_results
+
+    labels = [device_label(d) for d in devices]
+    if isinstance(tutorial, str):
+        return TutorialResults(tuple(TutorialRun("", "markdown", label, skipped=tutorial)
+                                     for label in labels), torch=torch.__version__,
+                               torchvision="", timeout_s=TUTORIAL_BLOCK_TIMEOUT_S)
+    return tutorial_results(tutorial, labels, [], DataPlan(data.kind, str(data.root)),
+                            TUTORIAL_BLOCK_TIMEOUT_S)
 
 
 @contextlib.contextmanager

@@ -64,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-metrics", action="store_true",
                         help="print every metric name a spec may use, grouped under the "
                              "wildcard pattern that matches them, with unit and meaning")
+    parser.add_argument("--tutorial", metavar="PATH", default=None,
+                        help="the tutorial whose own code blocks are run on every device "
+                             "(default: $BLITZBENCH_TUTORIAL, else the shared post beside "
+                             "a source checkout; 'none' runs none)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_TIMEOUT_S,
                         metavar="S",
                         help="under torchrun: seconds a collective may wait, and a silent "
@@ -81,14 +85,15 @@ def run(args: argparse.Namespace) -> int:
         inputs = job.agree(lambda: _inputs(args, job)) if job else _inputs(args, None)
         if inputs is None:
             return EXIT_OK  # --list-metrics
-        devices, data, spec, baseline = inputs
+        devices, data, spec, baseline, tutorial = inputs
         reports = Path(args.out) if args.out is not None else default_reports_dir()
         recorder = job.recorder(reports, "accept", data_source=data.to_json(),
                                 level=args.level) if job else \
             RunRecorder(create_run_folder(reports), "accept", data_source=data.to_json(),
                         level=args.level)
         try:
-            return _accept(args, recorder, reports, devices, data, spec, baseline, job)
+            return _accept(args, recorder, reports, devices, data, spec, baseline, job,
+                           tutorial)
         except KeyboardInterrupt:
             if job:
                 job.interrupted(recorder)
@@ -102,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inputs(args: argparse.Namespace, job: Job | None
-            ) -> tuple[list[Any], DataSource, Spec, StoredRun | None] | None:
-    """Devices, data, spec and baseline, each checked before the run folder exists; None
-    after --list-metrics. In a job, each rank's own device, and rank 0's baseline."""
+            ) -> tuple[list[Any], DataSource, Spec, StoredRun | None, Any] | None:
+    """Devices, data, spec, baseline and tutorial, each checked before the run folder
+    exists; None after --list-metrics. In a job, each rank's own device, and rank 0's
+    baseline; a job runs no tutorial (run ``accept`` on one node for it)."""
     from blitzbench.acceptance import plan
     from blitzbench.acceptance.spec import load_spec
     from blitzbench.devices import parse_devices
@@ -126,7 +132,8 @@ def _inputs(args: argparse.Namespace, job: Job | None
         data.validate()  # a defective data set fails before the run folder exists
     leader = job is None or job.leader
     baseline = _baseline(args, Environment(fingerprint())) if leader else None
-    return devices, data, spec, baseline
+    tutorial = plan.load_tutorial(args.tutorial) if job is None else None
+    return devices, data, spec, baseline, tutorial
 
 
 def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun | None:
@@ -150,7 +157,7 @@ def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun |
 
 def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             devices: list[Any], data: DataSource, spec: Spec,
-            baseline: StoredRun | None, job: Job | None = None) -> int:
+            baseline: StoredRun | None, job: Job | None = None, tutorial: Any = None) -> int:
     from blitzbench.acceptance import plan
     from blitzbench.acceptance.baseline import save_baseline
     from blitzbench.acceptance.junit import write_junit
@@ -164,7 +171,7 @@ def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
     run_devices = RunDevices(tuple(labels), recorder.results.environment.gpu_names)
     judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
                             baseline=baseline is not None)
-    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged, job)
+    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged, job, tutorial)
     rows = _rows(args.level, recorder, spec, cases, run_devices, baseline, job, data)
     if rows is None:
         return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
@@ -194,7 +201,8 @@ def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
     base = extract_metrics(baseline.results) if baseline else None
     if job is None:
         return judge(spec, extract_metrics(recorder.results), run_devices,
-                     planned=plan.planned_keys(cases, recorder.results.claims),
+                     planned=plan.planned_keys(cases, recorder.results.claims,
+                                               recorder.results.tutorial),
                      level=level, baseline=base)
     payloads = job.gather(recorder, cases, level, data)
     return None if payloads is None else job.conclude(recorder, payloads, spec, level, base)
@@ -209,15 +217,17 @@ def render_report(folder: Path) -> None:
 
 def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
                devices: list[Any], data: DataSource, cases: list[Any],
-               judged: Any, job: Job | None = None) -> dict[str, float]:
-    """Claims, benchmarks, profile, each saved as it finishes; seconds each took. In a
-    job: this rank's device only, and only rank 0 profiles."""
+               judged: Any, job: Job | None = None, tutorial: Any = None
+               ) -> dict[str, float]:
+    """Claims, the tutorial's own blocks, benchmarks, profile, each saved as it finishes;
+    seconds each took. In a job: this rank's device only, only rank 0 profiles, and no
+    tutorial."""
     from blitzbench.acceptance import plan
     from blitzbench.workloads.catalog import LEVEL_REPEATS
 
     repeats = LEVEL_REPEATS[args.level]
     step_s: dict[str, float] = {}
-    with plan.progress(total=len(cases) * repeats + 2) as advance:
+    with plan.progress(total=len(cases) * repeats + 3) as advance:
         mark = time.perf_counter()
         advance("claims")
         with warnings.catch_warnings():
@@ -225,6 +235,10 @@ def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
             recorder.set("claims", tuple(job.run_claims(data) if job else
                                          plan.run_claims(args.device, data)))
         step_s["claims"], mark = _since(mark)
+        if tutorial is not None:
+            advance("tutorial: its own code blocks")
+            recorder.set("tutorial", plan.run_tutorial(tutorial, devices, data))
+            step_s["tutorial"], mark = _since(mark)
         plan.run_benchmarks(cases, recorder, advance, judged, repeats)
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")

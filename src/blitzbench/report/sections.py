@@ -26,6 +26,7 @@ from blitzbench.report.profiles import profile_blocks
 from blitzbench.report.ranks import rank_blocks
 from blitzbench.report.run_time import run_time_blocks
 from blitzbench.report.tones import STATUS_TONES, VERDICT_TONES
+from blitzbench.report.tutorial_blocks import tutorial_blocks
 from blitzbench.results.names import COLLECTIVES
 from blitzbench.results.records import AcceptanceRecord, ClaimCell, Finding, RunResults
 
@@ -51,7 +52,8 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     evidence, last what the run cost in time. Paths and links are resolved at ``place``."""
     place = place or Place()
     rows = results.benchmarks
-    evidence: list[Block] = [*_claim_blocks(results.claims)]
+    evidence: list[Block] = [*_claim_blocks(results.claims),
+                             *tutorial_blocks(results.tutorial, place)]
     if figures:
         evidence += [Heading(2, "Plots", "plots"), *figures]
     evidence += loop_bound_blocks(rows)

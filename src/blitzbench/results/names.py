@@ -14,7 +14,8 @@ __all__ = [
     "LOADER_EFFICIENCY", "LOOP", "MARKDOWN_FILE", "MEDIAN_FIELD", "MEMORY_PARAM",
     "PEAK_FRACTION_FIELD", "PLOTS_FOLDER", "PROFILER_FOLDER", "PROFILE_ACTIVE_STEPS",
     "PROFILE_WORKLOADS", "RATE_FIELD", "RESULTS_FILE", "RUNS_FOLDER", "SCALE_PARAM",
-    "SIZE_PARAM", "TFLOP_FIELD", "THREADS_PARAM", "TUTORIAL_BATCH_SIZE", "VARIANT_PARAM",
+    "SIZE_PARAM", "TFLOP_FIELD", "THREADS_PARAM", "TUTORIAL_ALL", "TUTORIAL_BATCH_SIZE",
+    "VARIANT_PARAM",
     "WORKERS_PARAM",
 ]
 
@@ -56,6 +57,8 @@ LENET_SPEEDUP = "lenet.cuda_speedup"
 LOADER_EFFICIENCY = "loader.scaling_efficiency"
 LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
 CLAIMS_ALL = "claims.all_as_expected"
+#: 1 when every block of the tutorial ran on the device, as written or with a named shim
+TUTORIAL_ALL = "tutorial.all_blocks_run"
 
 #: Folders and files of a reports folder: <reports>/runs/<run-id>/results.json, ...
 RUNS_FOLDER = "runs"

@@ -44,6 +44,7 @@ from blitzbench.results.names import (
     MEDIAN_FIELD,
     PEAK_FRACTION_FIELD,
 )
+from blitzbench.results.tutorial import TutorialResults
 
 __all__ = [
     "CLAIM_VERDICTS", "FINDING_STATUSES", "FORMAT_VERSION", "MAX_FIGURE", "MAX_RECORDS",
@@ -543,10 +544,12 @@ class RunResults:
     blitzbench: str = ""
     format_version: int = FORMAT_VERSION
     job: JobRecord | None = None  # a torchrun job's ranks (results/job.py)
+    tutorial: TutorialResults | None = None  # the tutorial's own blocks (results/tutorial.py)
 
     KEYS = ("format_version", "blitzbench", "command", "run_id", "started", "finished",
             "complete", "interrupted", "environment", "data_source", "level",
-            "profile_settings", "claims", "benchmarks", "profiles", "acceptance", "job")
+            "profile_settings", "claims", "benchmarks", "profiles", "acceptance", "job",
+            "tutorial")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -568,6 +571,8 @@ class RunResults:
             data["acceptance"] = self.acceptance.to_json()
         if self.job is not None:
             data["job"] = self.job.to_json()
+        if self.tutorial is not None:
+            data["tutorial"] = self.tutorial.to_json()
         return data
 
     @classmethod
@@ -577,6 +582,7 @@ class RunResults:
         version = data.get("format_version", FORMAT_VERSION)  # the reader checked it
         acceptance = data.get("acceptance")
         job = data.get("job")
+        tutorial = data.get("tutorial")
         source = data.get("data_source")
         return cls(
             run_id=_text(data, "run_id", where, required=False, empty=True) or "",
@@ -590,6 +596,8 @@ class RunResults:
             acceptance=None if acceptance is None else
             AcceptanceRecord.from_json(acceptance, f"{where}: acceptance"),
             job=None if job is None else JobRecord.from_json(job, f"{where}: job"),
+            tutorial=None if tutorial is None else
+            TutorialResults.from_json(tutorial, f"{where}: tutorial"),
             data_source=None if source is None else
             dict(_object(source, f"{where}: data_source")),
             level=_text(data, "level", where, required=False),
