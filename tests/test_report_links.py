@@ -151,6 +151,8 @@ def test_the_verdict_box_has_counts_wall_time_and_words_not_operators(tmp_path: 
 @pytest.mark.parametrize(("fields", "text"), [
     ({"metric": "claims.all_as_expected", "op": "==", "bound": 1.0,
       "bound_kind": "absolute"}, "as expected"),
+    ({"metric": "tutorial.all_blocks_run", "op": "==", "bound": 1.0,
+      "bound_kind": "absolute"}, "every block runs"),
     ({"metric": "x", "op": "<=", "bound": 15.0, "bound_kind": "baseline"},
      "<= 15% slower than baseline"),
     ({"metric": "x", "op": ">=", "bound": 0.85, "bound_kind": "peak_fraction"},

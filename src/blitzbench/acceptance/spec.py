@@ -109,6 +109,8 @@ class Rule:
             return f"{self.op} {bound}% slower than baseline"
         if self.op == "==" and self.metric.startswith("claims."):
             return "as expected" if self.bound == 1 else "not as expected"
+        if self.op == "==" and self.metric.startswith("tutorial."):
+            return "every block runs" if self.bound == 1 else "some block fails"
         return f"{self.op} {bound}{' ' + unit if unit else ''}"
 
     def to_json(self) -> dict[str, Any]:

@@ -119,6 +119,8 @@ def bound_text(rule: Finding) -> str:
         return f"{rule.op} {bound}% slower than baseline"
     if rule.op == "==" and rule.metric.startswith("claims."):
         return "as expected" if rule.bound == 1 else "not as expected"
+    if rule.op == "==" and rule.metric.startswith("tutorial."):
+        return "every block runs" if rule.bound == 1 else "some block fails"
     return f"{rule.op} {bound}{' ' + rule.unit if rule.unit else ''}".strip()
 
 
