@@ -38,8 +38,10 @@ def tutorial_blocks(tutorial: TutorialResults | None, place: Place) -> list[Bloc
     if not tutorial.runs:
         return [*blocks, Paragraph("No tutorial was run.", "muted")]
     path = place.show(tutorial.runs[0].path)
+    data, _, root = tutorial.data_source.partition(" at ")
+    data += f" at `{place.show(root)}`" if root else ""
     blocks.append(Paragraph(f"`{path}`, torch {tutorial.torch}, torchvision "
-                            f"{tutorial.torchvision}; {tutorial.data_source}; a time limit "
+                            f"{tutorial.torchvision}; {data}; a time limit "
                             f"of {tutorial.timeout_s:g} s per block."))
     blocks += [_run_line(run) for run in tutorial.runs]
     if ran:
