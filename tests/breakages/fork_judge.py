@@ -2,11 +2,10 @@
 
 The self-test plants ~100 defects. A pytest subprocess per defect pays for an interpreter,
 torch's import and pytest's collection each time (minutes in all on two cores); a fork
-pays for none of them. The parent imports torch and blitzbench once and forks; each child
-applies its breakage, judges every CPU claim through claims/runner.py (the code pytest's
-checks run) and writes the ids that did not pass into a pipe, then exits without running
-any cleanup of the parent's. One end-to-end pytest run per path (tests/test_selftest.py)
-keeps the pytest route proven.
+pays for none of them. A fork server imports torch and blitzbench once and forks; each
+child applies its breakage, judges every CPU claim through claims/runner.py (the code
+pytest's checks run) and sends the ids that did not pass through a pipe. One end-to-end
+pytest run per route (tests/test_selftest.py) keeps the pytest route proven.
 
 The ddp claim is judged in torchrun's ranks, which a patch in this process cannot reach:
 it is left out here, as run_broken.py leaves it out of pytest's run.
@@ -14,18 +13,24 @@ it is left out here, as run_broken.py leaves it out of pytest's run.
 
 from __future__ import annotations
 
-import json
-import os
-import select
-import signal
-import time
+import multiprocessing
 import traceback
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 #: Claims a fork cannot judge: their judge runs in processes started afresh (torchrun).
 NOT_FORKABLE = frozenset({"ddp.replicas_identical"})
-#: A child judging every CPU claim takes ~10 s on a loaded 2-core machine.
+#: A child judging every CPU claim takes ~4 s on an idle 2-core machine, ~12 s loaded.
 CHILD_TIMEOUT_S = 240
+#: Children are forked from multiprocessing's fork server, a fresh interpreter that has
+#: imported torch and blitzbench and run nothing: forking the pytest process itself would
+#: copy an OpenMP thread pool that earlier tests started, and a child's first parallel op
+#: then waits forever on threads that do not exist in it (GNU libgomp is not fork-safe).
+CONTEXT = multiprocessing.get_context("forkserver")
+CONTEXT.set_forkserver_preload(["torch", "torchvision", "blitzbench.claims",
+                                "blitzbench.claims.runner", "blitzbench.workloads.cifar",
+                                "breakages"])
 
 
 @dataclass(frozen=True)
@@ -65,41 +70,39 @@ def _judge_here(name: str) -> dict[str, object]:
     return {"failed": failed, "judged": judged}
 
 
-def start(name: str) -> tuple[int, int]:
-    """Fork a child judging with breakage ``name``; returns (pid, read end of its pipe)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never return into the parent's code (pytest, the loop)
-        os.close(read_end)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        try:
-            payload = _judge_here(name)
-        except BaseException:  # a crash is reported, and the claims count as not judged
-            payload = {"failed": [], "judged": [], "log": traceback.format_exc()[-3000:]}
-        os.write(write_end, json.dumps(payload).encode())
-        os.close(write_end)
-        os._exit(0)
-    os.close(write_end)
-    return pid, read_end
+def _child(name: str, conn: Connection) -> None:
+    """In the child: judge, send the answer (or the crash) through the pipe."""
+    try:
+        payload = _judge_here(name)
+    except BaseException:  # a crash is reported, and the claims count as not judged
+        payload = {"failed": [], "judged": [], "log": traceback.format_exc()[-3000:]}
+    conn.send(payload)
+    conn.close()
 
 
-def collect(pid: int, read_end: int, timeout_s: float = CHILD_TIMEOUT_S) -> Judged:
+def start(name: str) -> tuple[BaseProcess, Connection]:
+    """Fork a child judging with breakage ``name`` from the fork server."""
+    receiver, sender = CONTEXT.Pipe(duplex=False)
+    # not a daemon: the data claims start DataLoader workers, which daemons may not have
+    process = CONTEXT.Process(target=_child, args=(name, sender), daemon=False,
+                              name=f"breakage-{name}")
+    process.start()
+    sender.close()
+    return process, receiver
+
+
+def collect(process: BaseProcess, receiver: Connection,
+            timeout_s: float = CHILD_TIMEOUT_S) -> Judged:
     """Read a child's answer and reap it; a child past ``timeout_s`` is killed."""
-    chunks, deadline = [], time.monotonic() + timeout_s
-    while True:
-        ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            chunks = [json.dumps({"failed": [], "judged": [],
-                                  "log": f"killed after {timeout_s:.0f} s"}).encode()]
-            break
-        chunk = os.read(read_end, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    answer = json.loads(b"".join(chunks) or b'{"failed": [], "judged": [], "log": "no answer"}')
+    try:
+        answer = receiver.recv() if receiver.poll(timeout_s) else {
+            "failed": [], "judged": [], "log": f"killed after {timeout_s:.0f} s"}
+    except EOFError:
+        answer = {"failed": [], "judged": [], "log": f"died (exit {process.exitcode})"}
+    receiver.close()
+    if process.is_alive() and answer.get("log", "").startswith("killed"):
+        process.kill()
+    process.join(10)
     return Judged(frozenset(answer["failed"]), frozenset(answer["judged"]),
                   answer.get("log", ""))
 
@@ -112,6 +115,6 @@ def judge_with(names: list[str], parallel: int = 2) -> dict[str, Judged]:
         while pending and len(running) < parallel:
             name = pending.pop(0)
             running.append((name, *start(name)))
-        name, pid, read_end = running.pop(0)
-        results[name] = collect(pid, read_end)
+        name, process, receiver = running.pop(0)
+        results[name] = collect(process, receiver)
     return results
