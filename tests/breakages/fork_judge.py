@@ -72,6 +72,10 @@ def _judge_here(name: str) -> dict[str, object]:
 
 def _child(name: str, conn: Connection) -> None:
     """In the child: judge, send the answer (or the crash) through the pipe."""
+    # A child of the fork server inherits its start method, so DataLoader workers would
+    # start from the server, without this child's breakage, and disagree with the
+    # patched main process. Forked from here, as on a user's Linux machine, they carry it.
+    multiprocessing.set_start_method("fork", force=True)
     try:
         payload = _judge_here(name)
     except BaseException:  # a crash is reported, and the claims count as not judged

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 import tempfile
@@ -57,6 +58,7 @@ from blitzbench.distributed.heartbeat import BEAT_S, Heartbeat, final, job_store
 from blitzbench.distributed.world import World, close_world, launched, open_world, world_from_env
 from blitzbench.errors import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     BlitzError,
     DeviceError,
     RankFailedError,
@@ -97,6 +99,12 @@ GO_KEY = "gather"
 STOP_MARGIN_S = 5.0
 
 T = TypeVar("T")
+
+#: The detail a rank posts with ``stopped`` when Ctrl-C (SIGINT) stopped it. torchrun
+#: passes a terminal's SIGINT to its ranks one after another, so rank 0 may see a peer
+#: stopped by it before its own KeyboardInterrupt arrives: the detail tells it that the
+#: job was interrupted, not broken.
+CTRL_C = "Ctrl-C"
 
 
 class JobInterrupted(BaseException):
@@ -146,13 +154,34 @@ def open_job(device_option: str, timeout_s: float,
     except JobInterrupted:
         job.close("stopped")
         raise SystemExit(EXIT_FAILED) from None  # torchrun's report says what happened
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
+        _exit_if_stuck(EXIT_INTERRUPTED)
+        job.close(f"stopped: {CTRL_C}")
+        raise
+    except SystemExit:
         job.close("stopped")
         raise
     except BaseException as exc:
         job.close(f"failed: {type(exc).__name__}: {exc}")
         raise
     job.close("finished")
+
+
+def _exit_if_stuck(code: int, after_s: float = STOP_MARGIN_S) -> None:
+    """Ctrl-C: the run folder is already marked; what is left (posting the state,
+    leaving the process group, interpreter exit) must not outlive the margin. A second
+    SIGINT (a terminal's reaches the ranks directly, torchrun forwards another) can land
+    inside that cleanup, and gloo's teardown may wait for a peer that is gone; torchrun
+    would wait 30 s before its SIGKILL. A daemon timer ends the process with ``code``
+    after ``after_s`` if it is still here."""
+    def _exit() -> None:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(after_s, _exit)
+    timer.daemon = True
+    timer.start()
 
 
 def _wants_cpu(device_option: str) -> bool:
@@ -441,6 +470,17 @@ class Job:
             self.heartbeat.abort(failure)
         recorder.set("job", self.record(entries, failure=failure))  # complete stays False
         return RankFailedError(f"{failure}; run folder (incomplete): {recorder.folder}")
+
+    def peer_interrupted(self) -> bool:
+        """Whether another rank posted that Ctrl-C stopped it: the job's end is an
+        interruption. Reads the posted states once (no census: that waits for the dead)."""
+        assert self.heartbeat is not None
+        try:
+            states = self.heartbeat.states()
+        except Exception:  # the store went away with the node that served it
+            return False
+        return any(state.partition(":")[0] == "stopped" and
+                   state.partition(":")[2].strip() == CTRL_C for state in states.values())
 
     def interrupted(self, recorder: RunRecorder | HeldRecords) -> None:
         """Ctrl-C: rank 0 records how every rank ended before marking the run."""

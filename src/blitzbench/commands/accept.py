@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from blitzbench.distributed.world import DEFAULT_TIMEOUT_S
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -95,15 +95,23 @@ def run(args: argparse.Namespace) -> int:
             return _accept(args, recorder, reports, devices, data, spec, baseline, job,
                            tutorial)
         except KeyboardInterrupt:
-            if job:
-                job.interrupted(recorder)
-            recorder.finish(interrupted=True)
-            if recorder.folder is not None:
-                print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
-            raise
+            _interrupted(job, recorder)
         except JobInterrupted as exc:
             assert job is not None  # only a job's heartbeat or SIGTERM raises it
+            if job.leader and job.peer_interrupted():  # Ctrl-C reached a peer first
+                _interrupted(job, recorder)
             raise job.failed(recorder, exc) from None
+
+
+def _interrupted(job: Job | None, recorder: Any) -> NoReturn:
+    """Ctrl-C: the run folder marked interrupted (rank 0 records every rank's end), then
+    the KeyboardInterrupt goes on to the CLI's exit 130."""
+    if job:
+        job.interrupted(recorder)
+    recorder.finish(interrupted=True)
+    if recorder.folder is not None:
+        print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
+    raise KeyboardInterrupt
 
 
 def _inputs(args: argparse.Namespace, job: Job | None
