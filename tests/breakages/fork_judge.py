@@ -76,6 +76,9 @@ def _child(name: str, conn: Connection) -> None:
     # start from the server, without this child's breakage, and disagree with the
     # patched main process. Forked from here, as on a user's Linux machine, they carry it.
     multiprocessing.set_start_method("fork", force=True)
+    import torch
+
+    torch.set_num_threads(1)  # two children share two cores: no oversubscription
     try:
         payload = _judge_here(name)
     except BaseException:  # a crash is reported, and the claims count as not judged

@@ -19,6 +19,7 @@ different torch, blitzbench or Python versions.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -49,7 +50,8 @@ SPARSE_WARNING = r"Sparse invariant checks are implicitly disabled"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", choices=LEVELS, default=DEFAULT_LEVEL,
                         help="depth: quick (about a minute on 2 cores), standard, full "
-                             "(at most 10 minutes on a GPU node); default quick")
+                             "(at most 10 minutes on a GPU node; claims judged over 10x "
+                             "the generated inputs); default quick")
     add_device(parser)
     add_data_root(parser)
     parser.add_argument("--spec", type=Path, default=None, metavar="PATH",
@@ -77,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _claim_depth(args.level)
     from blitzbench.acceptance.ranks import JobInterrupted, open_job
     from blitzbench.environment import fingerprint
     from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
@@ -101,6 +104,16 @@ def run(args: argparse.Namespace) -> int:
             if job.leader and job.peer_interrupted():  # Ctrl-C reached a peer first
                 _interrupted(job, recorder)
             raise job.failed(recorder, exc) from None
+
+
+def _claim_depth(level: str) -> None:
+    """``--level full`` judges each claim over ten times the generated inputs (the
+    properties' full depth), unless BLITZBENCH_DEPTH already names a depth: the claims
+    read it when they run, on every rank alike, since torchrun passes the environment."""
+    from blitzbench.claims.properties import DEPTH_ENV
+
+    if level == "full" and not os.environ.get(DEPTH_ENV):
+        os.environ[DEPTH_ENV] = "full"
 
 
 def _interrupted(job: Job | None, recorder: Any) -> NoReturn:
