@@ -15,6 +15,7 @@ from blitzbench.cli import main
 from blitzbench.commands import accept as accept_command
 from blitzbench.results.names import RESULTS_FILE
 from blitzbench.results.records import ClaimCell, Measurement
+from blitzbench.results.tutorial import TutorialResults
 from blitzbench.workloads import catalog
 
 STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"
@@ -304,6 +305,7 @@ def test_no_tutorial_is_skipped_with_the_reason_never_passed(tmp_path, real_tuto
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
     (rule,) = results["acceptance"]["rules"]
     assert rule["status"] == "SKIPPED" and "--tutorial PATH" in rule["detail"]
+    assert TutorialResults.from_json(results["tutorial"]).runs[0].skipped  # reads back
 
 
 def test_a_missing_tutorial_is_one_line_before_any_run_folder(tmp_path, real_tutorial_step,

@@ -5,6 +5,9 @@ arises, and Hypothesis runs that are reproducible and report the shrunk smallest
 from __future__ import annotations
 
 import math
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 
 from blitzbench.claims.faults import JudgeError, observe, raised_by_library
 from blitzbench.claims.model import Claim, ClaimContext, InputSpace, Outcome, Verdict
-from blitzbench.claims.properties import DEPTH_ENV, budget, run_property
+from blitzbench.claims.properties import DEPTH_ENV, _ctrl_c_kept, budget, run_property
 from blitzbench.claims.runner import MatrixCell, escaped, evaluate
 from blitzbench.errors import UsageError
 from blitzbench.results.records import ClaimCell
@@ -183,3 +186,20 @@ def test_every_claim_of_this_part_declares_its_input_space():
     undeclared = [c.id for s in mine for c in SECTIONS[s]
                   if c.inputs is None and c.id != "scaling.printed_example"]
     assert undeclared == []
+
+
+def test_a_ctrl_c_dropped_inside_the_run_is_raised_after_it():
+    """As when the KeyboardInterrupt lands in Hypothesis's gc callback, which drops it."""
+    with pytest.raises(KeyboardInterrupt), _ctrl_c_kept():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass  # what "Exception ignored in: gc_callback" does to it
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_no_ctrl_c_no_interrupt():
+    with _ctrl_c_kept():
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -61,3 +61,14 @@ def test_defects_are_one_line_naming_the_field(path, value, message):
 def test_a_newer_format_is_refused():
     with pytest.raises(ResultsFormatError, match="format 99, newer"):
         TutorialResults.from_json(_edited(("format_version",), 99))
+
+
+def test_a_device_skipped_for_want_of_a_tutorial_has_no_path_and_reads_back():
+    """accept with no tutorial found records each device skipped with an empty path; the
+    report must read that back (a fresh clone without the shared post beside it)."""
+    skipped = TutorialResults((TutorialRun("", "markdown", "cpu", skipped="no tutorial found"),),
+                              torch="2.14.1", torchvision="0.29.1")
+    assert TutorialResults.from_json(skipped.to_json()) == skipped
+    ran = _edited(("runs", 0, "path"), "")
+    with pytest.raises(UsageError, match=r"runs\[0\]\.path"):
+        TutorialResults.from_json(ran)

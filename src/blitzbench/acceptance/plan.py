@@ -267,9 +267,12 @@ def run_tutorial(tutorial: Tutorial | str, devices: Sequence[torch.device],
 
     labels = [device_label(d) for d in devices]
     if isinstance(tutorial, str):
+        import torchvision
+
         return TutorialResults(tuple(TutorialRun("", "markdown", label, skipped=tutorial)
                                      for label in labels), torch=torch.__version__,
-                               torchvision="", timeout_s=TUTORIAL_BLOCK_TIMEOUT_S)
+                               torchvision=torchvision.__version__,
+                               timeout_s=TUTORIAL_BLOCK_TIMEOUT_S)
     return tutorial_results(tutorial, labels, [], DataPlan(data.kind, str(data.root)),
                             TUTORIAL_BLOCK_TIMEOUT_S)
 

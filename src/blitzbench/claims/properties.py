@@ -15,9 +15,12 @@ which the runner reports as ERROR.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Callable, Mapping, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -127,13 +130,41 @@ def run_property(strategy: st.SearchStrategy[T], check: Callable[[T], str | None
         test = example(case)(test)
     test = seed(PROPERTY_SEED)(_settings(budget(quick_examples))(test))
     try:
-        test()
+        with _ctrl_c_kept():
+            test()
     except _Contradiction:
         return PropertyRun(seen["tried"], seen["failing"], seen["problem"])
     except Exception as exc:
         cause = seen["error"] or exc
         raise JudgeError(seen["failing"] or "(none drawn)", cause) from cause
     return PropertyRun(seen["tried"])
+
+
+@contextlib.contextmanager
+def _ctrl_c_kept() -> Iterator[None]:
+    """A Ctrl-C during a property run is never lost. Hypothesis times the garbage collector
+    with a ``gc.callbacks`` hook; a KeyboardInterrupt raised inside a gc callback is
+    printed as "Exception ignored" and dropped, and the claims would run on to exit 0 (seen
+    in CI). The SIGINT handler therefore also sets a flag, and the interrupt is raised
+    again once the run returns. Only on the main thread with Python's default handler (a
+    caller's own handler is left alone)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    pressed = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        pressed.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pressed.is_set():
+        raise KeyboardInterrupt
 
 
 def judged_properties(runs: Mapping[str, PropertyRun], example_ok: bool, verdict_if_ok: Verdict,

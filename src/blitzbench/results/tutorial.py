@@ -140,9 +140,12 @@ class TutorialRun:
         blocks = _records(data, "blocks", where, BlockVerdict.from_json)
         if [b.index for b in blocks] != list(range(1, len(blocks) + 1)):
             raise _fail(f"{where}.blocks", "must be numbered 1, 2, 3... in order")
-        return cls(path=_text(data, "path", where), device=_text(data, "device", where),
+        skipped = _text(data, "skipped", where, required=False, empty=True) or ""
+        # a device skipped because no tutorial was found has no path to name
+        return cls(path=_text(data, "path", where, empty=bool(skipped)),
+                   device=_text(data, "device", where),
                    format=_choice(data, "format", TUTORIAL_FORMATS, where), blocks=blocks,
-                   skipped=_text(data, "skipped", where, required=False, empty=True) or "",
+                   skipped=skipped,
                    seconds=_number(data.get("seconds", 0.0), f"{where}.seconds", MAX_SECONDS))
 
 
