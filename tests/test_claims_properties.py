@@ -188,7 +188,16 @@ def test_every_claim_of_this_part_declares_its_input_space():
     assert undeclared == []
 
 
-def test_a_ctrl_c_dropped_inside_the_run_is_raised_after_it():
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (a shell's background job starts with
+    SIGINT ignored, and then the guard rightly stays out of the way)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_ctrl_c_dropped_inside_the_run_is_raised_after_it(default_sigint):
     """As when the KeyboardInterrupt lands in Hypothesis's gc callback, which drops it."""
     with pytest.raises(KeyboardInterrupt), _ctrl_c_kept():
         try:
@@ -199,7 +208,7 @@ def test_a_ctrl_c_dropped_inside_the_run_is_raised_after_it():
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_no_ctrl_c_no_interrupt():
+def test_no_ctrl_c_no_interrupt(default_sigint):
     with _ctrl_c_kept():
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
