@@ -100,11 +100,11 @@ STOP_MARGIN_S = 5.0
 
 T = TypeVar("T")
 
-#: The detail a rank posts with ``stopped`` when Ctrl-C (SIGINT) stopped it. torchrun
-#: passes a terminal's SIGINT to its ranks one after another, so rank 0 may see a peer
-#: stopped by it before its own KeyboardInterrupt arrives: the detail tells it that the
-#: job was interrupted, not broken.
-CTRL_C = "Ctrl-C"
+#: The state a rank posts when Ctrl-C (SIGINT) stopped it. torchrun passes a terminal's
+#: SIGINT to its ranks one after another, so rank 0 may see a peer stopped by it before its
+#: own KeyboardInterrupt arrives: the detail tells it that the job was interrupted, not
+#: broken.
+STOPPED_BY_CTRL_C = "stopped: Ctrl-C"
 
 
 class JobInterrupted(BaseException):
@@ -156,7 +156,7 @@ def open_job(device_option: str, timeout_s: float,
         raise SystemExit(EXIT_FAILED) from None  # torchrun's report says what happened
     except KeyboardInterrupt:
         _exit_if_stuck(EXIT_INTERRUPTED)
-        job.close(f"stopped: {CTRL_C}")
+        job.close(STOPPED_BY_CTRL_C)
         raise
     except SystemExit:
         job.close("stopped")
@@ -479,8 +479,7 @@ class Job:
             states = self.heartbeat.states()
         except Exception:  # the store went away with the node that served it
             return False
-        return any(state.partition(":")[0] == "stopped" and
-                   state.partition(":")[2].strip() == CTRL_C for state in states.values())
+        return STOPPED_BY_CTRL_C in states.values()
 
     def interrupted(self, recorder: RunRecorder | HeldRecords) -> None:
         """Ctrl-C: rank 0 records how every rank ended before marking the run."""
