@@ -1,5 +1,6 @@
 """Claims of the 'ddp' section: the tutorial's step under DistributedDataParallel, judged
-in a two-rank world that torchrun starts on this machine."""
+in a two-rank world on this machine (forked from a warm fork server on the CPU, started by
+torchrun on GPUs)."""
 
 SECTION = "ddp"
 

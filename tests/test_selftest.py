@@ -6,7 +6,7 @@ Two routes, the same claims. Most breakages are judged in a forked child of this
 claims/runner.py, the failed ids sent back through a pipe), so ~100 planted defects cost
 minutes, not the half hour a pytest subprocess each would. ``pytest checks`` itself runs in
 a subprocess for the unbroken case, for a few breakages (the pytest route stays proven) and
-for the ddp breakages, whose patch must reach torchrun's ranks.
+for the ddp breakages, whose patch must reach the ranks' fresh interpreter.
 
 The score (claims whose planted breaks are caught / claims judged on the CPU, and how many
 of the defects the tutorial's own example would not reveal) is printed at the end of the
@@ -33,7 +33,7 @@ CPU_CLAIMS = frozenset(c.id for c in ALL_CLAIMS if c.scope is Scope.EACH_DEVICE)
 #: Breakages also run through ``pytest checks`` in a subprocess: one the example reveals
 #: and one beyond it, so both kinds are proven on the route users run.
 PYTEST_ROUTE = ("tensors_add_inplace_copies", "tensors_add_inplace_noncontiguous_copy")
-#: Breakages whose patch reaches torchrun's ranks (run_broken.py): pytest route only.
+#: Breakages whose patch reaches the ddp claim's ranks (run_broken.py): pytest route only.
 RANK_PREFIX = "ddp_"
 #: Claims the self-test wants at least this many beyond-example breakages for (the issue).
 BEYOND_EXAMPLE_FLOOR = 2
@@ -85,6 +85,15 @@ def test_every_cpu_claim_has_breakages() -> None:
     assert CPU_CLAIMS - covered == set(), "claims no breakage targets"
     assert covered - CPU_CLAIMS == set(), "breakages name unknown or CUDA-only claims"
     assert len(BREAKAGE_BY_NAME) == len(ALL_BREAKAGES), "breakage names repeat"
+
+
+def test_every_cpu_claim_has_breakages_beyond_the_example() -> None:
+    """Each claim is judged over its input space, not on the tutorial's example alone: at
+    least BEYOND_EXAMPLE_FLOOR of its breakages are ones that example would not reveal."""
+    beyond = {claim: sum(claim in b.breaks for b in ALL_BREAKAGES if b.beyond_example)
+              for claim in CPU_CLAIMS}
+    short = {claim: n for claim, n in beyond.items() if n < BEYOND_EXAMPLE_FLOOR}
+    assert not short, f"claims with fewer than {BEYOND_EXAMPLE_FLOOR}: {short}"
 
 
 @pytest.mark.parametrize("breakage", FORKED, ids=lambda b: b.name)

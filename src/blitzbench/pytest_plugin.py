@@ -109,6 +109,18 @@ def _parametrize_claims(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("claim", "device"), params)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the selected claims' background set-up (the ddp claim's fork server) before
+    the first test runs, so it overlaps the other claims instead of adding to them."""
+    cells = [(item.callspec.params["claim"], item.callspec.params["device"])
+             for item in session.items
+             if "claim" in getattr(getattr(item, "callspec", None), "params", {})]
+    if cells and not session.config.option.collectonly:
+        from blitzbench.claims.runner import warm_up
+
+        warm_up(cells)
+
+
 @pytest.fixture(scope="session")
 def data_source(pytestconfig: pytest.Config) -> DataSource:
     """CIFAR-10 for this session: ``--data-root`` or the synthetic set."""

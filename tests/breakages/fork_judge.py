@@ -7,7 +7,8 @@ child applies its breakage, judges every CPU claim through claims/runner.py (the
 pytest's checks run) and sends the ids that did not pass through a pipe. One end-to-end
 pytest run per route (tests/test_selftest.py) keeps the pytest route proven.
 
-The ddp claim is judged in torchrun's ranks, which a patch in this process cannot reach:
+The ddp claim is judged in ranks forked from a fork server (a fresh interpreter), which a
+patch in this process cannot reach:
 it is left out here, as run_broken.py leaves it out of pytest's run.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-#: Claims a fork cannot judge: their judge runs in processes started afresh (torchrun).
+#: Claims a fork cannot judge: their judge runs in processes of a fresh interpreter.
 NOT_FORKABLE = frozenset({"ddp.replicas_identical"})
 #: A child judging every CPU claim takes ~4 s on an idle 2-core machine, ~12 s loaded.
 CHILD_TIMEOUT_S = 240

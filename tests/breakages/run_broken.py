@@ -13,7 +13,7 @@ from pathlib import Path
 # Python puts this script's folder first on sys.path, where breakages/cuda.py would shadow
 # the `cuda` package torch imports: put tests/ there instead.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
-#: Breakages applied inside torchrun's ranks (breakages/ddp.py) start with this.
+#: Breakages applied inside the ddp claim's ranks (breakages/ddp.py) start with this.
 RANK_BREAKAGE_PREFIX = "ddp_"
 
 
@@ -24,8 +24,8 @@ def main() -> int:
 
         BY_NAME[name].apply()
         if not name.startswith(RANK_BREAKAGE_PREFIX):
-            # a patch in this process cannot reach the ranks of the ddp claim's torchrun
-            # job, so that claim cannot turn red here: skip its 10 s job, not its proof
+            # a patch in this process cannot reach the ddp claim's ranks (a fresh
+            # interpreter's), so that claim cannot turn red here: skip its job, not its proof
             extra = ["-k", "not ddp", *extra]
     import pytest
 

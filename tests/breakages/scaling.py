@@ -104,6 +104,45 @@ def _rand3_last_halved() -> None:
     _default_rand3(lambda x: x * torch.tensor([1.0, 1.0, 0.5]))
 
 
+def _to_64ths_when_large(values: torch.Tensor) -> torch.Tensor:
+    """``values`` with every entry of magnitude 512 or more rounded to a multiple of 1/64,
+    as if held with 15 significant bits."""
+    return torch.where(values.abs() >= 512, torch.round(values * 64) / 64, values)
+
+
+def _doubling_coarse_when_large() -> None:
+    """float32 results of ``tensor * number`` lose precision where their magnitude is 512
+    or more. A run of the tutorial prints some y that nobody can check; only a known
+    answer (the printed y, replayed from y/1024) shows it. The result is rounded in place,
+    out of autograd's sight: the graph and the gradients are untouched."""
+    original = torch.Tensor.__mul__
+
+    def mul(self, other):
+        result = original(self, other)
+        if isinstance(other, (int, float)) and result.dtype == torch.float32:
+            with torch.no_grad():
+                if bool((result.abs() >= 512).any()):
+                    result.copy_(_to_64ths_when_large(result))
+        return result
+
+    torch.Tensor.__mul__ = mul
+
+
+def _halving_coarse_when_large() -> None:
+    """``tensor / number`` divides a float32 dividend whose entries of magnitude 512 or
+    more lost precision first: the quotient of the printed y by 1024 is no longer the x
+    that reproduces it, while every quotient of smaller numbers is exact."""
+    original = torch.Tensor.__truediv__
+
+    def truediv(self, other):
+        if isinstance(other, (int, float)) and self.dtype == torch.float32 \
+                and bool((self.detach().abs() >= 512).any()):
+            self = _to_64ths_when_large(self)
+        return original(self, other)
+
+    torch.Tensor.__truediv__ = truediv
+
+
 BREAKAGES: tuple[Breakage, ...] = (
     Breakage("scaling_rand_skewed", "torch.rand draws sqrt(uniform) instead of uniform",
              frozenset({"scaling.always_1024", "tensors.rand_unit_interval"}), _rand_skewed),
@@ -121,6 +160,15 @@ BREAKAGES: tuple[Breakage, ...] = (
     Breakage("scaling_rand3_equal_components",
              "default-generator torch.rand(3) repeats one draw three times",
              frozenset({"scaling.always_1024"}), _rand3_equal_components, True),
+    Breakage("scaling_doubling_coarse_when_large",
+             "tensor * number rounds float32 results of magnitude >= 512 to 1/64",
+             frozenset({"scaling.loop_exponent", "scaling.backward_scale",
+                        "scaling.always_1024", "scaling.printed_example"}),
+             _doubling_coarse_when_large, True),
+    Breakage("scaling_halving_coarse_when_large",
+             "tensor / number rounds a float32 dividend's entries of magnitude >= 512 to 1/64",
+             frozenset({"scaling.backward_scale", "scaling.printed_example"}),
+             _halving_coarse_when_large, True),
     Breakage("scaling_rand3_last_halved",
              "default-generator torch.rand(3) draws its last entry from [0, 0.5)",
              frozenset({"scaling.always_1024"}), _rand3_last_halved, True),

@@ -2,9 +2,12 @@
 keeps every rank's copy of LeNet identical because it averages the ranks' gradients.
 
 The tutorial trains on one device; this section takes its step (workloads/lenet.py) into a
-world of two ranks started by torchrun on this machine (distributed/ddp.py does the rank's
-side). Nothing is assumed from DDP's documentation: each rank starts from weights of its
-own seed, trains on its own batches, and reports digests and differences that the judge
+world of two ranks on this machine (distributed/ddp.py does the rank's side). A CPU world's
+ranks are forked from a fork server that imported torch in the background while the other
+claims were judged (distributed/forked.py: ~1 s instead of torchrun's ~10 s on two cores);
+a CUDA world's ranks start afresh through torchrun, untouched by any CUDA state.
+Nothing is assumed from DDP's documentation: each rank starts from weights of its own
+seed, trains on its own batches, and reports digests and differences that the judge
 compares here. A rank that cannot be started (no torch.distributed, no gloo, fewer GPUs
 than ranks) makes the cell SKIPPED with the reason.
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from blitzbench.claims.data import data_label
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
 from blitzbench.claims.verdicts import judged, skipped
@@ -33,6 +38,7 @@ from blitzbench.distributed.ddp import (
     local_world_unavailable,
     read_replica_reports,
 )
+from blitzbench.distributed.forked import run_forked, warm
 from blitzbench.distributed.local import LocalRun, run_local
 
 __all__ = ["CLAIMS", "GRADIENT_TOLERANCE", "SECTION", "WORLD_SIZE", "judge_replica_run",
@@ -42,8 +48,11 @@ SECTION = "ddp"
 WHERE = ("LeNet / 训练网络, run data-parallel: the step under DistributedDataParallel "
          "(beyond the note, which trains on one device)")
 WORLD_SIZE = 2
-#: torchrun's start and two ranks importing torch take 10-20 s on two shared cores.
+#: Through torchrun, its start and two ranks importing torch take 10-20 s on two shared
+#: cores; forked ranks whose server is still importing wait for it (~5 s).
 JOB_TIMEOUT_S = 180.0
+#: What a CPU world's fork server imports beyond distributed/forked.py's PRELOAD.
+RANK_MODULES = ("blitzbench.distributed.ddp",)
 #: DDP's gradient against the global batch's, as a share of the gradient's largest entry:
 #: measured 1.0e-07 on the CPU (float32's epsilon is 1.2e-07); 100 times that leaves room
 #: for another summation order (a GPU's kernels) while a gradient that was not averaged is
@@ -56,10 +65,17 @@ def judge_replicas(ctx: ClaimContext) -> Outcome:
     reason = local_world_unavailable(device, WORLD_SIZE)
     if reason is not None:
         return skipped(f"no {WORLD_SIZE}-rank world on {device}: {reason}", device=device)
-    run = run_local(REPLICA_TARGET, WORLD_SIZE, timeout_s=JOB_TIMEOUT_S,
-                    args=(ctx.data.kind, str(ctx.data.root), str(ctx.seed)),
-                    env=local_world_env(device))
+    launch = run_forked if device == "cpu" else run_local
+    run = launch(REPLICA_TARGET, WORLD_SIZE, timeout_s=JOB_TIMEOUT_S,
+                 args=(ctx.data.kind, str(ctx.data.root), str(ctx.seed)),
+                 env=local_world_env(device))
     return judge_replica_run(run, data_label(ctx.data))
+
+
+def warm_world(device: torch.device) -> None:
+    """Start a CPU world's fork server (a torchrun world has nothing to start early)."""
+    if device.type == "cpu":
+        warm(RANK_MODULES)
 
 
 def judge_replica_run(run: LocalRun, data: str) -> Outcome:
@@ -110,5 +126,5 @@ CLAIMS: tuple[Claim, ...] = (
           "images, all ranks hold bit-for-bit the same LeNet parameters, because backward "
           "replaces each rank's gradient with the ranks' average: the gradient of the whole "
           "global batch.",
-          WHERE, Verdict.HOLDS, judge_replicas),
+          WHERE, Verdict.HOLDS, judge_replicas, warm=warm_world),
 )

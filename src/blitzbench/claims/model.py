@@ -124,6 +124,9 @@ class Claim:
 
     ``where`` points to the tutorial section and the code or sentence that makes the claim.
     ``inputs`` declares the input space the judge generates over (None: fixed examples).
+    ``warm(device)`` starts slow set-up in the background (a fork server importing torch for
+    a claim that needs processes of its own); whoever runs a set of claims calls it for
+    each cell before judging the first, so that the set-up overlaps the other claims.
     """
 
     id: str
@@ -134,3 +137,4 @@ class Claim:
     judge: Callable[[ClaimContext], Outcome]
     scope: Scope = Scope.EACH_DEVICE
     inputs: InputSpace | None = None
+    warm: Callable[[torch.device], None] | None = None

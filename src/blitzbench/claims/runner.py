@@ -15,7 +15,8 @@ from blitzbench.results.records import ClaimCell
 from blitzbench.seeding import DEFAULT_SEED, seed_everything
 from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "judge_all", "run_matrix"]
+__all__ = ["MatrixCell", "applies", "evaluate", "iter_matrix", "judge_all", "run_matrix",
+           "warm_up"]
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,18 @@ def iter_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
                 data: DataSource) -> Iterator[MatrixCell]:
     """Every applicable (claim, device) pair, claims in tutorial order, one at a time so a
     caller can save each cell as it is judged."""
-    devices = list(devices)
-    for claim in claims:
-        for device in devices:
-            if applies(claim, device):
-                yield MatrixCell(claim, device_label(device), evaluate(claim, device, data))
+    cells = [(claim, device) for claim in claims for device in devices
+             if applies(claim, device)]
+    warm_up(cells)
+    for claim, device in cells:
+        yield MatrixCell(claim, device_label(device), evaluate(claim, device, data))
+
+
+def warm_up(cells: Iterable[tuple[Claim, torch.device]]) -> None:
+    """Start every cell's background set-up (:attr:`Claim.warm`) before the first judging."""
+    for claim, device in cells:
+        if claim.warm is not None and (device.type != "cuda" or cuda_available()):
+            claim.warm(device)
 
 
 def run_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOCAL_ENV", "LocalRun", "rank_file", "run_local"]
+__all__ = ["LOCAL_ENV", "LocalRun", "rank_file", "read_rank_result", "run_local"]
 
 #: gloo picks its interface from the host name, which may not resolve to loopback.
 LOCAL_ENV = {"GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
@@ -57,9 +57,11 @@ def run_local(target: str, nproc: int = 2, *, timeout_s: float = 120.0,
             os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
             output += f"\nblitzbench: local world killed after {timeout_s:.0f} s"
-        results = tuple(_read(rank_file(Path(outdir), r)) for r in range(nproc))
+        results = tuple(read_rank_result(Path(outdir), r) for r in range(nproc))
         return LocalRun(process.returncode, results, output)
 
 
-def _read(path: Path) -> Any:
+def read_rank_result(outdir: Path, rank: int) -> Any:
+    """What ``rank`` returned (None where it wrote nothing: it failed or was killed)."""
+    path = rank_file(outdir, rank)
     return json.loads(path.read_text()) if path.exists() else None
