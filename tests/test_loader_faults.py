@@ -61,14 +61,20 @@ def child_pids() -> list[int]:
     return sorted(found)
 
 
-def kill_first_worker(killed: list[int]) -> None:
+def new_child_pids(before: frozenset[int]) -> list[int]:
+    """Children that were not there ``before``: the loader's workers, not the helpers an
+    earlier test left running (a fork server, multiprocessing's resource tracker)."""
+    return [pid for pid in child_pids() if pid not in before]
+
+
+def kill_first_worker(killed: list[int], before: frozenset[int]) -> None:
     """Wait for a DataLoader worker to appear, let it run a moment, then SIGKILL it."""
     deadline = time.monotonic() + FIND_WORKER_TIMEOUT_S
     while time.monotonic() < deadline:
-        workers = child_pids()
+        workers = new_child_pids(before)
         if workers:
             time.sleep(KILL_DELAY_S)
-            alive = [pid for pid in child_pids() if pid in workers]
+            alive = [pid for pid in new_child_pids(before) if pid in workers]
             if alive:
                 os.kill(alive[0], signal.SIGKILL)
                 killed.append(alive[0])
@@ -83,7 +89,8 @@ def test_killed_worker_is_a_failed_measurement_naming_it(tmp_path: Path) -> None
     case = loader_case(torch.device("cpu"), data, batch_size=4, num_workers=WORKERS,
                        images=TRAIN_IMAGES, levels=("quick",))
     killed: list[int] = []
-    killer = threading.Thread(target=kill_first_worker, args=(killed,), daemon=True)
+    before = frozenset(child_pids())
+    killer = threading.Thread(target=kill_first_worker, args=(killed, before), daemon=True)
     killer.start()
     started = time.monotonic()
     result = measure(case)
@@ -97,9 +104,9 @@ def test_killed_worker_is_a_failed_measurement_naming_it(tmp_path: Path) -> None
     assert "killed by signal" in result.error or "exited unexpectedly" in result.error
     gc.collect()  # whatever still holds the loader goes now: no stray error may surface
     deadline = time.monotonic() + REAPED_TIMEOUT_S
-    while child_pids() and time.monotonic() < deadline:
+    while new_child_pids(before) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert child_pids() == [], "the other workers were left running"
+    assert new_child_pids(before) == [], "the other workers were left running"
 
 
 def raise_cuda_oom() -> None:
