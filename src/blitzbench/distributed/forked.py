@@ -24,6 +24,9 @@ Only for CPU worlds (gloo): a rank that takes a GPU should start from an interpr
 has touched nothing of CUDA, which torchrun guarantees and a server's imports need not.
 The environment a rank sees is the caller's at the time of the call, but anything applied
 at interpreter start (``sitecustomize``) is the caller's at the time the server started.
+As with any forkserver or spawn start, each rank imports the caller's main script again:
+a script that judges claims must keep its top level under ``if __name__ == "__main__":``
+(``blitzbench``, ``python -m blitzbench`` and pytest do).
 """
 
 from __future__ import annotations
