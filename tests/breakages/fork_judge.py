@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from blitzbench.distributed import forked
+
 #: Claims a fork cannot judge: their judge runs in processes of a fresh interpreter.
 NOT_FORKABLE = frozenset({"ddp.replicas_identical"})
 #: A child judging every CPU claim takes ~4 s on an idle 2-core machine, ~12 s loaded.
@@ -29,9 +31,10 @@ CHILD_TIMEOUT_S = 240
 #: copy an OpenMP thread pool that earlier tests started, and a child's first parallel op
 #: then waits forever on threads that do not exist in it (GNU libgomp is not fork-safe).
 CONTEXT = multiprocessing.get_context("forkserver")
-CONTEXT.set_forkserver_preload(["torch", "torchvision", "blitzbench.claims",
-                                "blitzbench.claims.runner", "blitzbench.workloads.cifar",
-                                "breakages"])
+# The process has one fork server, shared with the DDP claim's ranks (forked.py): add to
+# its preload list, so whichever starts it first, both find their modules imported.
+forked.preload(["blitzbench.claims", "blitzbench.claims.runner",
+                "blitzbench.workloads.cifar", "breakages"])
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from blitzbench.distributed.local import LOCAL_ENV, LocalRun, read_rank_result
 
-__all__ = ["PRELOAD", "run_forked", "warm"]
+__all__ = ["PRELOAD", "preload", "run_forked", "warm"]
 
 CONTEXT = multiprocessing.get_context("forkserver")
 #: What the server imports before it forks a rank: what every rank's entry needs.
@@ -56,14 +56,23 @@ MASTER_ADDR = "127.0.0.1"
 REAP_TIMEOUT_S = 10.0
 
 
-def warm(modules: Sequence[str] = ()) -> None:
-    """Start the fork server now (a no-op when it runs): it imports :data:`PRELOAD` and
-    ``modules`` in the background, so the first world does not wait for torch's import.
+#: Every module asked for so far, in order: multiprocessing keeps one fork server and one
+#: preload list per process, so each request adds to the list instead of replacing it.
+_REQUESTED: list[str] = list(PRELOAD)
 
-    The preload list is the process's one list (multiprocessing keeps one fork server per
-    process); it only takes effect if the server has not started yet.
-    """
-    CONTEXT.set_forkserver_preload([*PRELOAD, *modules])
+
+def preload(modules: Sequence[str]) -> None:
+    """Have the fork server import ``modules`` too, if it has not started yet (once it
+    runs, its imports are fixed: a child imports what is missing itself)."""
+    _REQUESTED.extend(m for m in modules if m not in _REQUESTED)
+    CONTEXT.set_forkserver_preload(list(_REQUESTED))
+
+
+def warm(modules: Sequence[str] = ()) -> None:
+    """Start the fork server now (a no-op when it runs): it imports :data:`PRELOAD`, every
+    module :func:`preload` was given and ``modules`` in the background, so the first world
+    does not wait for torch's import."""
+    preload(modules)
     multiprocessing.forkserver.ensure_running()
 
 
