@@ -16,10 +16,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     caught = frozenset().union(*selftest.CAUGHT.values())
     total = selftest.CPU_CLAIMS
-    beyond = [name for name in selftest.CAUGHT if selftest.BREAKAGE_BY_NAME[name].beyond_example]
-    per_claim = {claim: sum(claim in selftest.BREAKAGE_BY_NAME[name].breaks for name in beyond)
-                 for claim in total}
-    short = sorted(c for c, n in per_claim.items() if n < selftest.BEYOND_EXAMPLE_FLOOR)
+    caught_breakages = [selftest.BREAKAGE_BY_NAME[name] for name in selftest.CAUGHT]
+    beyond = [b for b in caught_breakages if b.beyond_example]
+    short = list(selftest.short_of_beyond_example(caught_breakages))
     terminalreporter.section("blitzbench self-test score")
     terminalreporter.write_line(
         f"claims whose planted break is caught: {len(caught & total)}/{len(total)} "

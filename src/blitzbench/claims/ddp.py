@@ -65,16 +65,22 @@ def judge_replicas(ctx: ClaimContext) -> Outcome:
     reason = local_world_unavailable(device, WORLD_SIZE)
     if reason is not None:
         return skipped(f"no {WORLD_SIZE}-rank world on {device}: {reason}", device=device)
-    launch = run_forked if device == "cpu" else run_local
+    launch = run_forked if _forked(device) else run_local
     run = launch(REPLICA_TARGET, WORLD_SIZE, timeout_s=JOB_TIMEOUT_S,
                  args=(ctx.data.kind, str(ctx.data.root), str(ctx.seed)),
                  env=local_world_env(device))
     return judge_replica_run(run, data_label(ctx.data))
 
 
+def _forked(device: str) -> bool:
+    """A CPU world's ranks are forked from the fork server; a CUDA world's start afresh
+    through torchrun (no CUDA state inherited from the server's imports)."""
+    return device == "cpu"
+
+
 def warm_world(device: torch.device) -> None:
-    """Start a CPU world's fork server (a torchrun world has nothing to start early)."""
-    if device.type == "cpu":
+    """Start the fork server of a forked world (a torchrun world has nothing to start)."""
+    if _forked(device_label(device)):
         warm(RANK_MODULES)
 
 
