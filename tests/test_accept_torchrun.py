@@ -2,11 +2,12 @@
 this machine (one node, or two "nodes" through c10d rendezvous on 127.0.0.1), gloo on
 the loopback interface, and their faults, each timed.
 
-Every job is made small by the BLITZBENCH_TEST_ONLY test hook (one claim, one or two
-cases, no profile: acceptance/hooks.py), so a job costs the start of torchrun and two
-interpreters importing torch, about 10-20 s on the 2-core VM. Faults are planted by the
-BLITZBENCH_TEST_KILL hook at a named point, never by a timer: the rank prints a line and
-SIGKILLs itself, and the test times the job's end from the moment that line arrived.
+Every job is made small by accept's own options, ``-k`` (one claim, one or two cases) and
+``--no-profile``, so a job costs the start of torchrun and two interpreters importing
+torch, about 10-20 s on the 2-core VM. Faults are planted in the ranks by
+tests/job_faults/sitecustomize.py (on PYTHONPATH only here) at a named point, never by a
+timer: the rank prints a line and SIGKILLs itself, and the test times the job's end from
+the moment that line arrived.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ SMALL = r"tensors\.add_forms|tensor_ops\.add_out\[scale=tutorial"
 LONGER = r"tensors\.add_forms|lenet\.train_step\[batch_size=64,variant=eager"
 TIMEOUT_S = 10  # --timeout of the fault tests: the bound the job must end within
 JOIN_TIMEOUT_S = 3  # rendezvous join_timeout of the missing-node test
-KILL_LINE = "blitzbench: test hook: rank"
+KILL_LINE = "blitzbench: planted fault: rank"
+JOB_FAULTS = Path(__file__).parent / "job_faults"
 
 
 @dataclass
@@ -73,15 +75,29 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _env(only: str = SMALL, **extra: str) -> dict[str, str]:
-    return {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "BLITZBENCH_TEST_ONLY": only, **extra}
+@dataclass(frozen=True)
+class JobSpec:
+    """What a job runs (accept's ``-k`` pattern) and its environment."""
+
+    only: str
+    env: dict[str, str]
 
 
-def launch(torchrun_args: list[str], out: Path, env: dict[str, str],
-           *accept_args: str) -> Launched:
+def _env(only: str = SMALL, **faults: str) -> JobSpec:
+    """A small job; ``faults`` (JOB_FAULT_KILL, JOB_FAULT_VERSIONS) put
+    tests/job_faults on the ranks' PYTHONPATH."""
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", **faults}
+    if faults:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(JOB_FAULTS), os.environ.get("PYTHONPATH")) if p)
+    return JobSpec(only, env)
+
+
+def launch(torchrun_args: list[str], out: Path, job: JobSpec, *accept_args: str) -> Launched:
     command = [*TORCHRUN, *torchrun_args, "-m", "blitzbench", "accept", "--device", "cpu",
-               "--out", str(out), "--timeout", str(TIMEOUT_S), *accept_args]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+               "--out", str(out), "--timeout", str(TIMEOUT_S), "-k", job.only,
+               "--no-profile", *accept_args]
+    process = subprocess.Popen(command, env=job.env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[tuple[float, str]] = []
 
@@ -95,11 +111,11 @@ def launch(torchrun_args: list[str], out: Path, env: dict[str, str],
     return Launched(process, time.monotonic(), lines, reader)
 
 
-def standalone(out: Path, env: dict[str, str]) -> Launched:
-    return launch(["--standalone", "--nproc-per-node=2"], out, env)
+def standalone(out: Path, job: JobSpec) -> Launched:
+    return launch(["--standalone", "--nproc-per-node=2"], out, job)
 
 
-def two_nodes(out: Path, env: dict[str, str]) -> list[Launched]:
+def two_nodes(out: Path, job: JobSpec) -> list[Launched]:
     """Two torchrun agents, one rank each, meeting at a c10d rendezvous on 127.0.0.1.
 
     The second starts once the first serves the rendezvous store, so the first hosts it
@@ -109,9 +125,9 @@ def two_nodes(out: Path, env: dict[str, str]) -> list[Launched]:
     port = _free_port()
     args = ["--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d",
             f"--rdzv-endpoint=127.0.0.1:{port}", f"--rdzv-id=test-{port}"]
-    first = launch(args, out, env)
+    first = launch(args, out, job)
     _wait_for_listener(port)
-    return [first, launch(args, out, env)]
+    return [first, launch(args, out, job)]
 
 
 def _wait_for_listener(port: int, timeout_s: float = 60) -> None:
@@ -214,7 +230,7 @@ def test_a_rank_killed_in_the_gather_ends_the_job_within_the_timeout(tmp_path):
     """Rank 1 dies as rank 0 waits in the gather collective: torchrun stops rank 0, which
     keeps its folder, incomplete, naming rank 1; exit 1 well within --timeout."""
     out = tmp_path / "reports"
-    job = standalone(out, _env(BLITZBENCH_TEST_KILL="1:gather"))
+    job = standalone(out, _env(JOB_FAULT_KILL="1:gather"))
     assert job.wait() == 1, job.text
     after_death = job.ended - job.when(KILL_LINE)
     assert after_death < TIMEOUT_S, job.text
@@ -234,7 +250,7 @@ def test_a_rank_dying_on_another_node_ends_the_job_on_both_within_the_timeout(tm
     from rank 0's heartbeat watch, whichever comes first (both were seen here): exit 1 on
     both nodes within --timeout of the death, rank 1 named dead either way."""
     out = tmp_path / "reports"
-    jobs = two_nodes(out, _env(BLITZBENCH_TEST_KILL="1:claims"))
+    jobs = two_nodes(out, _env(JOB_FAULT_KILL="1:claims"))
     codes = [job.wait() for job in jobs]
     assert codes == [1, 1], "\n\n".join(job.text for job in jobs)
     died = min(job.when(KILL_LINE) for job in jobs if KILL_LINE in job.text)
@@ -254,7 +270,7 @@ def test_a_rank_dying_on_another_node_ends_the_job_on_both_within_the_timeout(tm
 
 def test_rank_0_killed_leaves_torchrun_s_own_report_and_no_process(tmp_path):
     out = tmp_path / "reports"
-    job = standalone(out, _env(BLITZBENCH_TEST_KILL="0:claims"))
+    job = standalone(out, _env(JOB_FAULT_KILL="0:claims"))
     assert job.wait() == 1, job.text
     after_death = job.ended - job.when(KILL_LINE)
     assert "Signal 9 (SIGKILL) received by PID" in job.text
@@ -283,7 +299,7 @@ def test_a_node_that_never_joins_ends_at_the_rendezvous_timeout(tmp_path):
 
 def test_ranks_with_different_versions_are_refused_before_any_run_folder(tmp_path):
     out = tmp_path / "reports"
-    env = _env(BLITZBENCH_TEST_VERSIONS='1:{"torch": "9.9.9"}')
+    env = _env(JOB_FAULT_VERSIONS='1:{"torch": "9.9.9"}')
     job = standalone(out, env)
     assert job.wait() == 1, job.text
     errors = [line for _, line in job.lines if line.startswith("blitzbench: error:")]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from blitzbench.acceptance import plan
 from blitzbench.cli import main
 from blitzbench.commands import accept as accept_command
 from blitzbench.results.names import RESULTS_FILE
 from blitzbench.results.records import ClaimCell, Measurement
 from blitzbench.results.tutorial import TutorialResults
+from blitzbench.runner import plan, steps
 from blitzbench.workloads import catalog
 
 STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"
@@ -53,10 +53,10 @@ def fake_steps(monkeypatch, data_source):
     assert len(cases) == 2
     bench = FakeBench()
     monkeypatch.setattr(plan, "plan_cases", lambda level, devices, data: cases)
-    monkeypatch.setattr(plan, "_measure", bench)
-    monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
-    monkeypatch.setattr(plan, "run_profile", lambda *args: None)
-    monkeypatch.setattr(plan, "load_tutorial", lambda option: None)  # no tutorial step
+    monkeypatch.setattr(steps, "_measure", bench)
+    monkeypatch.setattr(steps, "run_claims", lambda devices, data, keep=None: CLAIMS)
+    monkeypatch.setattr(steps, "run_profile", lambda *args: None)
+    monkeypatch.setattr(steps, "load_tutorial", lambda option: None)  # no tutorial step
     monkeypatch.setattr(accept_command, "render_report", lambda folder: None)
     return bench
 
@@ -208,9 +208,9 @@ def test_report_is_rendered_into_the_run_folder(tmp_path, fake_steps, monkeypatc
     cases = [c for c in catalog.cases("quick", [torch.device("cpu")], plan_data())
              if c.benchmark == "lenet.train_step" and c.params["variant"] == "eager"]
     monkeypatch.setattr(plan, "plan_cases", lambda level, devices, data: cases)
-    monkeypatch.setattr(plan, "_measure", FakeBench())
-    monkeypatch.setattr(plan, "run_claims", lambda device, data: CLAIMS)
-    monkeypatch.setattr(plan, "run_profile", lambda *args: None)
+    monkeypatch.setattr(steps, "_measure", FakeBench())
+    monkeypatch.setattr(steps, "run_claims", lambda devices, data, keep=None: CLAIMS)
+    monkeypatch.setattr(steps, "run_profile", lambda *args: None)
     assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 0
     markdown = (run_folder(tmp_path) / "report.md").read_text()
     assert "lenet-floor" in markdown and "ACCEPTED" in markdown
@@ -248,7 +248,7 @@ def test_only_cases_feeding_an_applicable_rule_are_remeasured(data_source):
 # --- the tutorial's own blocks as an acceptance step ------------------------------------
 
 TUTORIALS = Path(__file__).parent / "tutorials"
-REAL_LOAD_TUTORIAL = plan.load_tutorial  # before fake_steps replaces it
+REAL_LOAD_TUTORIAL = steps.load_tutorial  # before fake_steps replaces it
 
 
 def tutorial_spec(tmp_path: Path) -> Path:
@@ -261,7 +261,7 @@ def tutorial_spec(tmp_path: Path) -> Path:
 @pytest.fixture
 def real_tutorial_step(fake_steps, monkeypatch):
     """fake_steps, but the tutorial step real: load_tutorial back to the real one."""
-    monkeypatch.setattr(plan, "load_tutorial", REAL_LOAD_TUTORIAL)
+    monkeypatch.setattr(steps, "load_tutorial", REAL_LOAD_TUTORIAL)
     return fake_steps
 
 
@@ -299,8 +299,8 @@ def test_a_block_that_kills_its_worker_rejects_the_machine(tmp_path, real_tutori
 
 def test_no_tutorial_is_skipped_with_the_reason_never_passed(tmp_path, real_tutorial_step,
                                                              monkeypatch):
-    monkeypatch.setattr(plan, "PROJECT_ROOT", tmp_path)  # no shared post beside it
-    monkeypatch.delenv(plan.TUTORIAL_ENV, raising=False)
+    monkeypatch.setattr(steps, "PROJECT_ROOT", tmp_path)  # no shared post beside it
+    monkeypatch.delenv(steps.TUTORIAL_ENV, raising=False)
     assert accept(tmp_path, "--spec", str(tutorial_spec(tmp_path))) == 0
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
     (rule,) = results["acceptance"]["rules"]

@@ -8,7 +8,6 @@ import pytest
 
 from blitzbench.acceptance.junit import junit_xml
 from blitzbench.acceptance.metrics import extract_metrics, metric_prefix
-from blitzbench.acceptance.plan import measure_with_retry
 from blitzbench.acceptance.rules import (
     ACCEPTED,
     REJECTED,
@@ -19,6 +18,7 @@ from blitzbench.acceptance.rules import (
 )
 from blitzbench.acceptance.spec import parse_spec
 from blitzbench.results.records import Measurement, RunResults
+from blitzbench.runner.steps import measure_with_retry
 
 STEP = "lenet.train_step"
 STEP_64 = "lenet.train_step[batch_size=64,variant=eager].images_per_s"

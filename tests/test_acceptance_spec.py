@@ -53,7 +53,7 @@ def test_metric_pattern_treats_brackets_literally():
 
 
 def test_default_spec_is_valid_against_the_real_catalog(data_source):
-    from blitzbench.acceptance.plan import known_metrics
+    from blitzbench.runner.plan import known_metrics
 
     spec = load_spec(None, known_metrics(data_source))
     ids = [r.id for r in spec.rules]

@@ -1,23 +1,24 @@
 """The heartbeat that tells a slow rank from a dead one (distributed/heartbeat.py), the job's
-version check, core shares and failure line (acceptance/ranks.py, distributed/cores.py),
-and the test hooks, in-process: ranks are Heartbeat objects over one in-memory store,
-with beats of a few hundredths of a second."""
+version check, core shares and failure line (runner/job.py, distributed/cores.py), and
+the run options (-k, --device), in-process: ranks are Heartbeat objects over one
+in-memory store, with beats of a few hundredths of a second."""
 
 from __future__ import annotations
 
+import argparse
 import threading
 import time
 
 import pytest
 import torch.distributed as dist
 
-from blitzbench.acceptance import hooks
-from blitzbench.acceptance.job_facts import RankFacts, describe_failure, mismatched_versions
-from blitzbench.acceptance.ranks import silence_limit_s
 from blitzbench.distributed.cores import share_cores
 from blitzbench.distributed.heartbeat import ABORT_KEY, Heartbeat
-from blitzbench.errors import UsageError
+from blitzbench.errors import DeviceError
+from blitzbench.options import EVERYTHING, DeviceChoice, case_filter, device_choice
 from blitzbench.results.job import Placement, RankEntry
+from blitzbench.runner.job import silence_limit_s
+from blitzbench.runner.job_facts import RankFacts, describe_failure, mismatched_versions
 
 BEAT = 0.05
 
@@ -137,13 +138,19 @@ def test_the_silence_limit_leaves_time_to_end_within_the_timeout():
     assert silence_limit_s(1) == 3  # never below three beats
 
 
-def test_the_hooks_read_only_their_variables(monkeypatch):
-    monkeypatch.delenv(hooks.ONLY_ENV, raising=False)
-    assert hooks.only([1, 2], str) == [1, 2] and hooks.profile_allowed()
-    monkeypatch.setenv(hooks.ONLY_ENV, "^2")
-    assert hooks.only(["1", "2", "22"], str) == ["2", "22"] and not hooks.profile_allowed()
-    monkeypatch.setenv("BLITZBENCH_TEST_VERSIONS", '1:{"torch": "9"}')
-    assert hooks.version_overrides(1) == {"torch": "9"} and hooks.version_overrides(0) == {}
-    monkeypatch.setenv("BLITZBENCH_TEST_VERSIONS", "1:{torch")
-    with pytest.raises(UsageError, match="not RANK:JSON"):
-        hooks.version_overrides(1)
+def test_the_case_filter_keeps_what_its_pattern_finds():
+    assert EVERYTHING.keep([1, 2], str) == [1, 2] and not EVERYTHING.narrowed
+    narrowed = case_filter("^2")
+    assert narrowed.keep(["1", "2", "22"], str) == ["2", "22"] and narrowed.narrowed
+    assert case_filter(r"add_out\[scale=tutorial").matches(
+        "tensor_ops.add_out[scale=tutorial,size=5x3]")
+    with pytest.raises(argparse.ArgumentTypeError, match="not a regular expression"):
+        case_filter("lenet[")
+
+
+def test_the_device_option_is_checked_as_the_command_line_is_parsed():
+    assert device_choice(" CUDA:1 ") == DeviceChoice("cuda:1")
+    assert device_choice("cuda:1").index == 1 and device_choice("cpu").cpu_only
+    for bad in ("tpu", "cuda:x", "cuda:", "cpu:0"):
+        with pytest.raises(DeviceError, match="unknown device"):
+            device_choice(bad)

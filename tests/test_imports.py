@@ -32,9 +32,12 @@ ALLOWED: dict[str, set[str]] = {
     "claims": {"devices", "seeding", "workloads", "distributed"},
     "profiling": {"devices", "seeding", "runs", "workloads", "timing", "distributed"},
     "report": {"runs"},
-    "acceptance": {"devices", "seeding", "runs", "timing", "workloads", "claims",
-                   "profiling", "distributed", "tutorial"},
     "tutorial": {"devices", "seeding", "workloads", "runs"},
+    # the judge: spec, rules, metrics, baseline, fleet, verdict; reads records, runs nothing
+    "acceptance": {"runs"},
+    # how every run starts, steps and ends (accept, claims, profile, ab, torchrun ranks)
+    "runner": {"devices", "environment", "options", "seeding", "runs", "timing", "workloads",
+               "claims", "profiling", "distributed", "tutorial", "acceptance"},
 }
 TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "tutorial_plugin"}
 HEAVY = ("torch", "torchvision")
@@ -107,3 +110,11 @@ def test_report_fleet_and_compare_load_no_torch(tmp_path):
     loaded = _modules_after(code)
     assert "matplotlib" in loaded, "the report drew its plots"
     assert not set(HEAVY) & set(loaded)
+
+
+def test_the_judge_loads_no_torch():
+    """acceptance/ judges records (spec, rules, metrics, baseline, fleet, JUnit); running
+    is runner/'s: importing every judging module must load neither torch nor torchvision."""
+    modules = sorted(p.stem for p in (PACKAGE / "acceptance").glob("*.py"))
+    code = "\n".join(f"import blitzbench.acceptance.{m}" for m in modules)
+    assert not set(HEAVY) & set(_modules_after(code))

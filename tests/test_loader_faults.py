@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from blitzbench.acceptance import plan
 from blitzbench.results.reader import read_run
+from blitzbench.runner import steps
 from blitzbench.runs import RunRecorder, create_run_folder
 from blitzbench.timing.workload import Workload
 from blitzbench.workloads import catalog
@@ -134,7 +134,7 @@ def test_the_run_goes_on_after_an_out_of_memory_case(tmp_path: Path) -> None:
     after = dataclasses.replace(first, max_time_s=0.01)
     recorder = RunRecorder(create_run_folder(tmp_path), "accept")
     labels: list[str] = []
-    plan.run_benchmarks([oom_case(), after], recorder, labels.append)
+    steps.run_benchmarks([oom_case(), after], recorder, labels.append)
     saved = read_run(recorder.folder).results.benchmarks
     assert len(labels) == 2  # the progress moved on to the next case
     assert [r.benchmark for r in saved] == ["lenet.train_step", after.benchmark]

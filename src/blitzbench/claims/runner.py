@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from blitzbench.claims.faults import JudgeError, raised_by_library, where_raised
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Scope, Verdict
-from blitzbench.devices import cuda_available, device_label, parse_devices, planned_devices
+from blitzbench.devices import cuda_available, device_label
 from blitzbench.errors import BlitzError
 from blitzbench.results.records import ClaimCell
 from blitzbench.seeding import DEFAULT_SEED, seed_everything
@@ -117,10 +117,9 @@ def run_matrix(claims: Sequence[Claim], devices: Iterable[torch.device],
     return list(iter_matrix(claims, devices, data))
 
 
-def judge_all(device_spec: str, data: DataSource) -> Iterator[MatrixCell]:
-    """The matrix for ``--device``, one cell at a time; "all" includes a skipped CUDA
-    column without a GPU."""
+def judge_all(devices: Iterable[torch.device], data: DataSource,
+              keep: Callable[[str], bool] = lambda claim_id: True) -> Iterator[MatrixCell]:
+    """Every claim ``keep`` accepts (by id) on ``devices``, one cell at a time."""
     from blitzbench.claims import ALL_CLAIMS
 
-    devices = planned_devices() if device_spec == "all" else parse_devices(device_spec)
-    return iter_matrix(ALL_CLAIMS, devices, data)
+    return iter_matrix([c for c in ALL_CLAIMS if keep(c.id)], devices, data)

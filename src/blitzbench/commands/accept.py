@@ -23,22 +23,28 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from blitzbench.distributed.world import DEFAULT_TIMEOUT_S
 from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
-from blitzbench.options import add_data_root, add_device, add_out, positive_int
+from blitzbench.options import (
+    add_case_filter,
+    add_data_root,
+    add_device,
+    add_out,
+    positive_int,
+)
 from blitzbench.results.names import DEFAULT_LEVEL, LEVELS
 from blitzbench.results.records import AcceptanceRecord, Environment, RunResults
 
 if TYPE_CHECKING:
-    from blitzbench.acceptance.ranks import Job
     from blitzbench.acceptance.rules import RuleResult, RunDevices
     from blitzbench.acceptance.spec import Spec
     from blitzbench.results.reader import StoredRun
-    from blitzbench.runs import RunRecorder
-    from blitzbench.workloads.cifar import DataSource
+    from blitzbench.runner.job import Job
+    from blitzbench.runner.session import Recorder, RunInputs
 
 __all__ = ["add_arguments", "run"]
 
@@ -70,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the tutorial whose own code blocks are run on every device "
                              "(default: $BLITZBENCH_TUTORIAL, else the shared post beside "
                              "a source checkout; 'none' runs none)")
+    add_case_filter(parser, "benchmark cases, claims and world figures")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip the profiler captures (the LeNet step, a job's DDP "
+                             "traces)")
     parser.add_argument("--timeout", type=positive_int, default=DEFAULT_TIMEOUT_S,
                         metavar="S",
                         help="under torchrun: seconds a collective may wait, and a silent "
@@ -78,31 +88,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_out(parser)
 
 
+@dataclass(frozen=True)
+class AcceptInputs:
+    """Everything accept checks before its run folder exists."""
+
+    run: RunInputs
+    spec: Spec
+    baseline: StoredRun | None
+    tutorial: Any  # a Tutorial, or the reason none runs; None in a torchrun job
+
+
 def run(args: argparse.Namespace) -> int:
     _claim_depth(args.level)
-    from blitzbench.acceptance.ranks import JobInterrupted, open_job
     from blitzbench.environment import fingerprint
-    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
+    from blitzbench.runner.job import JobInterrupted, open_job
+    from blitzbench.runner.session import mark_interrupted, open_recorder
 
-    with open_job(args.device, args.timeout, fingerprint) as job:  # None outside torchrun
+    with open_job(args.device, args.timeout, fingerprint, select=args.select,
+                  profile=args.profile) as job:  # None outside torchrun
         inputs = job.agree(lambda: _inputs(args, job)) if job else _inputs(args, None)
         if inputs is None:
             return EXIT_OK  # --list-metrics
-        devices, data, spec, baseline, tutorial = inputs
-        reports = Path(args.out) if args.out is not None else default_reports_dir()
-        recorder = job.recorder(reports, "accept", data_source=data.to_json(),
-                                level=args.level) if job else \
-            RunRecorder(create_run_folder(reports), "accept", data_source=data.to_json(),
-                        level=args.level)
+        recorder = open_recorder(inputs.run, "accept", job=job, level=args.level)
         try:
-            return _accept(args, recorder, reports, devices, data, spec, baseline, job,
-                           tutorial)
+            return _accept(args, recorder, inputs, job)
         except KeyboardInterrupt:
-            _interrupted(job, recorder)
+            if job:
+                job.interrupted(recorder)  # rank 0 records how every rank ended
+            mark_interrupted(recorder)
+            raise
         except JobInterrupted as exc:
             assert job is not None  # only a job's heartbeat or SIGTERM raises it
             if job.leader and job.peer_interrupted():  # Ctrl-C reached a peer first
-                _interrupted(job, recorder)
+                job.interrupted(recorder)
+                mark_interrupted(recorder)
+                raise KeyboardInterrupt from None
             raise job.failed(recorder, exc) from None
 
 
@@ -116,32 +136,18 @@ def _claim_depth(level: str) -> None:
         os.environ[DEPTH_ENV] = "full"
 
 
-def _interrupted(job: Job | None, recorder: Any) -> NoReturn:
-    """Ctrl-C: the run folder marked interrupted (rank 0 records every rank's end), then
-    the KeyboardInterrupt goes on to the CLI's exit 130."""
-    if job:
-        job.interrupted(recorder)
-    recorder.finish(interrupted=True)
-    if recorder.folder is not None:
-        print(f"run folder (incomplete): {recorder.folder}", file=sys.stderr)
-    raise KeyboardInterrupt
-
-
-def _inputs(args: argparse.Namespace, job: Job | None
-            ) -> tuple[list[Any], DataSource, Spec, StoredRun | None, Any] | None:
+def _inputs(args: argparse.Namespace, job: Job | None) -> AcceptInputs | None:
     """Devices, data, spec, baseline and tutorial, each checked before the run folder
     exists; None after --list-metrics. In a job, each rank's own device, and rank 0's
     baseline; a job runs no tutorial (run ``accept`` on one node for it)."""
-    from blitzbench.acceptance import plan
     from blitzbench.acceptance.spec import load_spec
-    from blitzbench.devices import parse_devices
     from blitzbench.environment import fingerprint
-    from blitzbench.workloads.cifar import resolve_data_source
+    from blitzbench.runner.plan import known_metrics
+    from blitzbench.runner.session import run_inputs
+    from blitzbench.runner.steps import load_tutorial
 
-    # unknown or absent devices fail before any work
-    devices = job.devices if job else parse_devices(args.device)
-    data = resolve_data_source(args.data_root)
-    known = plan.known_metrics(data)
+    inputs = run_inputs(args.device, args.data_root, args.out, job=job)
+    known = known_metrics(inputs.data)
     if args.list_metrics:
         if job is None or job.leader:
             from blitzbench.acceptance.metrics import metric_listing
@@ -149,12 +155,10 @@ def _inputs(args: argparse.Namespace, job: Job | None
             print("\n".join(metric_listing(known)))
         return None
     spec = load_spec(args.spec, known)
-    if args.data_root is not None:
-        data.validate()  # a defective data set fails before the run folder exists
     leader = job is None or job.leader
     baseline = _baseline(args, Environment(fingerprint())) if leader else None
-    tutorial = plan.load_tutorial(args.tutorial) if job is None else None
-    return devices, data, spec, baseline, tutorial
+    tutorial = load_tutorial(args.tutorial) if job is None else None
+    return AcceptInputs(inputs, spec, baseline, tutorial)
 
 
 def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun | None:
@@ -176,57 +180,58 @@ def _baseline(args: argparse.Namespace, environment: Environment) -> StoredRun |
     return baseline
 
 
-def _accept(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
-            devices: list[Any], data: DataSource, spec: Spec,
-            baseline: StoredRun | None, job: Job | None = None, tutorial: Any = None) -> int:
-    from blitzbench.acceptance import plan
+def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
+            job: Job | None) -> int:
     from blitzbench.acceptance.baseline import save_baseline
     from blitzbench.acceptance.junit import write_junit
     from blitzbench.acceptance.rules import ACCEPTED, RunDevices, verdict
     from blitzbench.devices import device_label
+    from blitzbench.results.records import metric_prefix
+    from blitzbench.runner.plan import judged_by, plan_cases
 
     started = time.perf_counter()
-    cases = plan.plan_cases(args.level, devices, data)
-    cases = job.select(cases) if job else cases
-    labels = [device_label(d) for d in devices]
+    cases = args.select.keep(plan_cases(args.level, inputs.run.devices, inputs.run.data),
+                             lambda case: metric_prefix(case.benchmark, case.params))
+    labels = [device_label(d) for d in inputs.run.devices]
     run_devices = RunDevices(tuple(labels), recorder.results.environment.gpu_names)
-    judged = plan.judged_by(spec, cases, labels, run_devices.gpu_names,
-                            baseline=baseline is not None)
-    step_s = _run_steps(args, recorder, reports, devices, data, cases, judged, job, tutorial)
-    rows = _rows(args.level, recorder, spec, cases, run_devices, baseline, job, data)
+    judged = judged_by(inputs.spec, cases, labels, run_devices.gpu_names,
+                       baseline=inputs.baseline is not None)
+    step_s = _run_steps(args, recorder, inputs, cases, judged, job)
+    rows = _rows(args.level, recorder, inputs, cases, run_devices, job)
     if rows is None:
         return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
-    recorder.set("acceptance", _acceptance_record(outcome, args.level, spec, baseline, rows,
-                                                  round(elapsed, 1), step_s))
+    recorder.set("acceptance", _acceptance_record(outcome, args.level, inputs.spec,
+                                                  inputs.baseline, rows, round(elapsed, 1),
+                                                  step_s))
     write_junit(recorder.folder, rows, elapsed_s=elapsed)
     recorder.finish()
     render_report(recorder.folder)
-    _print(rows, outcome, args.level, spec, recorder, elapsed)
+    _print(rows, outcome, args.level, inputs.spec, recorder, elapsed)
     if args.save_baseline:
-        saved = save_baseline(recorder.results, reports)
+        saved = save_baseline(recorder.results, inputs.run.reports)
         print(f"baseline saved: {saved}", file=sys.stderr)
     return EXIT_OK if outcome == ACCEPTED else EXIT_FAILED
 
 
-def _rows(level: str, recorder: RunRecorder, spec: Spec, cases: list[Any],
-          run_devices: RunDevices, baseline: StoredRun | None,
-          job: Job | None, data: DataSource) -> list[RuleResult] | None:
+def _rows(level: str, recorder: Recorder, inputs: AcceptInputs, cases: list[Any],
+          run_devices: RunDevices, job: Job | None) -> list[RuleResult] | None:
     """The verdict's rows: every rule on this run; in a job, on rank 0, every rule on
     every rank and the ranks against each other (None on the other ranks)."""
-    from blitzbench.acceptance import plan
     from blitzbench.acceptance.metrics import extract_metrics
     from blitzbench.acceptance.rules import judge
+    from blitzbench.runner.plan import planned_keys
 
-    base = extract_metrics(baseline.results) if baseline else None
+    base = extract_metrics(inputs.baseline.results) if inputs.baseline else None
     if job is None:
-        return judge(spec, extract_metrics(recorder.results), run_devices,
-                     planned=plan.planned_keys(cases, recorder.results.claims,
-                                               recorder.results.tutorial),
+        return judge(inputs.spec, extract_metrics(recorder.results), run_devices,
+                     planned=planned_keys(cases, recorder.results.claims,
+                                          recorder.results.tutorial),
                      level=level, baseline=base)
-    payloads = job.gather(recorder, cases, level, data)
-    return None if payloads is None else job.conclude(recorder, payloads, spec, level, base)
+    payloads = job.gather(recorder, cases, level, inputs.run.data)
+    return None if payloads is None else job.conclude(recorder, payloads, inputs.spec, level,
+                                                      base)
 
 
 def render_report(folder: Path) -> None:
@@ -236,35 +241,35 @@ def render_report(folder: Path) -> None:
     render_run(folder)
 
 
-def _run_steps(args: argparse.Namespace, recorder: RunRecorder, reports: Path,
-               devices: list[Any], data: DataSource, cases: list[Any],
-               judged: Any, job: Job | None = None, tutorial: Any = None
-               ) -> dict[str, float]:
+def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
+               cases: list[Any], judged: Any, job: Job | None) -> dict[str, float]:
     """Claims, the tutorial's own blocks, benchmarks, profile, each saved as it finishes;
     seconds each took. In a job: this rank's device only, only rank 0 profiles, and no
     tutorial."""
-    from blitzbench.acceptance import plan
+    from blitzbench.runner import steps
+    from blitzbench.runner.progress import progress
     from blitzbench.workloads.catalog import LEVEL_REPEATS
 
-    repeats = LEVEL_REPEATS[args.level]
+    run, repeats = inputs.run, LEVEL_REPEATS[args.level]
     step_s: dict[str, float] = {}
-    with plan.progress(total=len(cases) * repeats + 3) as advance:
+    with progress(total=len(cases) * repeats + 3) as advance:
         mark = time.perf_counter()
         advance("claims")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=SPARSE_WARNING, category=UserWarning)
-            recorder.set("claims", tuple(job.run_claims(data) if job else
-                                         plan.run_claims(args.device, data)))
+            recorder.set("claims", tuple(job.run_claims(run.data) if job else steps.run_claims(
+                run.claim_devices, run.data, args.select.matches)))
         step_s["claims"], mark = _since(mark)
-        if tutorial is not None:
+        if inputs.tutorial is not None:
             advance("tutorial: its own code blocks")
-            recorder.set("tutorial", plan.run_tutorial(tutorial, devices, data))
+            recorder.set("tutorial", steps.run_tutorial(inputs.tutorial, run.devices,
+                                                        run.data))
             step_s["tutorial"], mark = _since(mark)
-        plan.run_benchmarks(cases, recorder, advance, judged, repeats)
+        steps.run_benchmarks(cases, recorder, advance, judged, repeats)
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")
-        if job is None or job.profiles:
-            plan.run_profile(recorder, reports, devices, data)
+        if job.profiles if job else args.profile:
+            steps.run_profile(recorder, run.reports, run.devices, run.data)
         step_s["profile"], mark = _since(mark)
     return step_s
 
@@ -287,7 +292,7 @@ def _acceptance_record(outcome: str, level: str, spec: Spec, baseline: StoredRun
 
 
 def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
-           recorder: RunRecorder, elapsed_s: float) -> None:
+           recorder: Recorder, elapsed_s: float) -> None:
     title = f"blitzbench accept (level {level}, spec {Path(spec.path).name}, " \
             f"{elapsed_s:.0f} s)"
     from blitzbench.acceptance.table import print_verdict

@@ -25,26 +25,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blitzbench.claims.runner import judge_all
-    from blitzbench.devices import parse_devices
-    from blitzbench.runs import RunRecorder, create_run_folder
-    from blitzbench.workloads.cifar import resolve_data_source
+    from blitzbench.runner.session import open_recorder, recording, run_inputs
+    from blitzbench.runner.steps import judged_cells
 
-    parse_devices(args.device)  # reject unknown or absent devices before any work
-    data = resolve_data_source(args.data_root)
-    if args.data_root is not None:
-        data.validate()
-    if args.no_save:
-        cells = [cell.record() for cell in judge_all(args.device, data)]
-    else:
-        folder = create_run_folder(args.out)
-        with RunRecorder(folder, "claims", data_source=data.to_json()) as recorder:
-            cells = []
-            for cell in judge_all(args.device, data):
-                cells.append(cell.record())
-                recorder.extend("claims", cells[-1:])
-        print(f"run folder: {folder}", file=sys.stderr)
-    _print(cells, args.format, data.describe())
+    inputs = run_inputs(args.device, args.data_root, args.out)
+    recorder = None if args.no_save else open_recorder(inputs, "claims")
+    cells = []
+    with recording(recorder):
+        for cell in judged_cells(inputs.claim_devices, inputs.data):
+            cells.append(cell)
+            if recorder is not None:
+                recorder.extend("claims", [cell])
+    if recorder is not None:
+        recorder.finish()
+        print(f"run folder: {recorder.folder}", file=sys.stderr)
+    _print(cells, args.format, inputs.data.describe())
     return EXIT_OK if all(c.passed for c in cells) else EXIT_FAILED
 
 

@@ -43,30 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blitzbench.devices import parse_devices
     from blitzbench.profiling.capture import ProfileSchedule
     from blitzbench.profiling.session import profile_all
-    from blitzbench.runs import RunRecorder, create_run_folder, default_reports_dir
-    from blitzbench.workloads.cifar import resolve_data_source
+    from blitzbench.runner.session import open_recorder, recording, run_inputs
 
-    devices = parse_devices(args.device)  # unknown or absent devices fail before any work
-    data = resolve_data_source(args.data_root)
-    if args.data_root is not None:
-        data.validate()  # a defective data set fails before the run folder exists
-    reports = Path(args.out) if args.out is not None else default_reports_dir()
+    inputs = run_inputs(args.device, args.data_root, args.out)
     workloads = PROFILE_WORKLOADS if args.workload == "all" else (args.workload,)
     plan = ProfileSchedule(active=args.active_steps)
-    recorder = RunRecorder(create_run_folder(reports), "profile", data_source=data.to_json(),
-                           settings={"batch_size": args.batch_size,
-                                     "schedule": plan.to_json()})
-    try:
-        profiles = profile_all(recorder, reports, devices, workloads, args.batch_size,
-                               data, plan)
-    except KeyboardInterrupt:
-        recorder.finish(interrupted=True)
-        raise
+    recorder = open_recorder(inputs, "profile", settings={"batch_size": args.batch_size,
+                                                          "schedule": plan.to_json()})
+    with recording(recorder):
+        profiles = profile_all(recorder, inputs.reports, list(inputs.devices), workloads,
+                               args.batch_size, inputs.data, plan)
     recorder.finish()
-    _print(profiles, reports, recorder.folder)
+    _print(profiles, inputs.reports, recorder.folder)
     return EXIT_OK
 
 

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from blitzbench.tutorial.sources import read_tutorial
 
     tutorial = read_tutorial(args.path)  # a bad path fails before any device or data work
-    devices, skipped = plan_devices(args.device, strict=True)
+    devices, skipped = plan_devices(args.device.text, strict=True)
     data = plan_data(args.data_root)
     results = tutorial_results(tutorial, devices, skipped, data, args.timeout_s)
     if args.out is not None:

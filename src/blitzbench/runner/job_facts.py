@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-from blitzbench.acceptance import hooks
 from blitzbench.distributed.cores import available_cores
 from blitzbench.distributed.world import World
 from blitzbench.results.job import Placement, RankEntry
@@ -49,7 +48,7 @@ def own_facts(world: World, environment: Environment) -> RankFacts:
     from blitzbench import __version__
 
     versions = {"torch": torch.__version__, "blitzbench": __version__,
-                "python": sys.version.split()[0], **hooks.version_overrides(world.rank)}
+                "python": sys.version.split()[0]}
     placement = Placement(world.host, world.rank, world.local_rank, world.node_rank)
     return RankFacts(placement, world.device, environment.hardware(world.device),
                      environment.gpu_names, available_cores(), versions)

@@ -1,61 +1,44 @@
-"""What an acceptance run does, step by step, and its glue to the rest of blitzbench.
+"""The steps of a run, each from its owner, each saved as it finishes.
 
-The steps come from their owners: the claim matrix (claims/), the benchmark catalog and
-its timer (workloads/catalog.py, workloads/measure.py) and the profiler (profiling/).
-This module only sequences them, saves after each one, and
-names the metrics a level will produce, so that a spec can be checked before anything
-runs and a figure that should exist but does not is reported MISSING.
+The claim matrix (claims/), the tutorial's own blocks (tutorial/), the benchmark catalog
+and its timer (workloads/catalog.py, workloads/measure.py, workloads/repeats.py) and the
+profiler (profiling/). This module only calls them and turns a failure that is a result (a
+case that raised, a profiler that could not record) into a record, so the run goes on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-from blitzbench.acceptance.metrics import (
-    CLAIMS_ALL,
-    LOADER_EFFICIENCY,
-    TUTORIAL_ALL,
-    claim_metric,
-    derived_metric_names,
-    planned_metric_keys,
-)
-from blitzbench.acceptance.rules import RunDevices, select_devices
-from blitzbench.acceptance.spec import BoundKind, Spec, metric_pattern
 from blitzbench.errors import BlitzError
-from blitzbench.results.names import BATCH_PARAM, DEFAULT_LEVEL, LEVELS, LOADER
-from blitzbench.results.records import ClaimCell, Measurement, ProfileEntry, metric_prefix
+from blitzbench.results.records import ClaimCell, Measurement, ProfileEntry
 from blitzbench.results.tutorial import TutorialResults, TutorialRun
+from blitzbench.runner.progress import Advance
 
 if TYPE_CHECKING:
-    from blitzbench.runs import RunRecorder
+    from blitzbench.runner.session import Recorder
     from blitzbench.tutorial.sources import Tutorial
     from blitzbench.workloads.catalog import Case
     from blitzbench.workloads.cifar import DataSource
 
-__all__ = ["DEFAULT_LEVEL", "LEVELS", "NO_TUTORIAL", "TUTORIAL_ENV", "judged_by",
-           "known_metrics", "load_tutorial", "measure_with_retry", "plan_cases", "planned_keys",
-           "progress", "run_benchmarks", "run_claims", "run_profile", "run_tutorial"]
+__all__ = ["NO_TUTORIAL", "PROFILE_WORKLOAD", "TUTORIAL_ENV", "judged_cells", "load_tutorial",
+           "measure_with_retry", "run_benchmarks", "run_claims", "run_profile",
+           "run_tutorial"]
 
-#: Every device kind a spec may name, so a spec is checked the same on any machine.
-PLANNING_DEVICES = (torch.device("cpu"), torch.device("cuda", 0))
 PROFILE_WORKLOAD = "train_step"  # the LeNet step; the loader loop is `blitzbench profile`'s
-
-Advance = Callable[[str], None]
 
 #: The post blitzbench follows lies beside a source checkout, at ../shared/tutorial/ from
 #: the project root; BLITZBENCH_TUTORIAL (or accept's --tutorial) names another one, and
 #: --tutorial none runs none.
 SHARED_POST = Path("..", "shared", "tutorial", "000_49fffafa504c6e97.txt")
-PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/blitzbench/acceptance/plan.py
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/blitzbench/runner/steps.py
 TUTORIAL_ENV = "BLITZBENCH_TUTORIAL"
 NO_TUTORIAL = "none"
 #: accept's time limit per tutorial block: the post's slowest block (loading CIFAR-10 and
@@ -63,66 +46,22 @@ NO_TUTORIAL = "none"
 TUTORIAL_BLOCK_TIMEOUT_S = 300.0
 
 
-def plan_cases(level: str, devices: Sequence[torch.device], data: DataSource) -> list[Case]:
-    """The benchmark cases of ``level`` on ``devices`` (torch.compile only at full)."""
-    from blitzbench.workloads import catalog
-
-    return catalog.cases(level, devices, data)
-
-
-def known_metrics(data: DataSource) -> list[str]:
-    """Every metric name a spec may use: every claim, every case of every level on a CPU
-    and a GPU, and the derived figures; independent of what this machine has."""
-    from blitzbench.claims import ALL_CLAIMS
-    from blitzbench.workloads import catalog
-
-    cases = [c for level in LEVELS for c in catalog.cases(level, PLANNING_DEVICES, data)]
-    names = {CLAIMS_ALL, TUTORIAL_ALL, *(claim_metric(c.id) for c in ALL_CLAIMS)}
-    names |= {metric for metric, _ in planned_metric_keys(cases)}
-    # a 1-core machine sweeps no "1 worker" point, yet a spec must read the same there
-    names |= {metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: c.params.get(BATCH_PARAM)})
-              for c in cases if c.benchmark == LOADER}
-    return sorted(names | _world_metric_names())
-
-
-#: The world size the names of a world's figures are listed with: the names carry it
-#: (``...,world_size=2]``), and a spec matches any world with ``*``.
-LISTED_WORLD_SIZE = 2
-
-
-def _world_metric_names() -> set[str]:
-    """The figures a torchrun job measures as one world (collectives, DDP)."""
-    from blitzbench.acceptance.metrics import known_benchmark_fields
-    from blitzbench.distributed.collectives import metric_prefixes
-    from blitzbench.distributed.ddp import job_metric_prefixes
-
-    prefixes = {prefix for level in LEVELS for device in PLANNING_DEVICES
-                for prefix in metric_prefixes(level, str(device), LISTED_WORLD_SIZE)}
-    prefixes |= set(job_metric_prefixes(LISTED_WORLD_SIZE))
-    return {f"{prefix}.{field}" for prefix in prefixes
-            for field in known_benchmark_fields(prefix.split("[", 1)[0])}
-
-
-def planned_keys(cases: Sequence[Case], claims: Sequence[ClaimCell],
-                 tutorial: TutorialResults | None = None) -> set[tuple[str, str]]:
-    """(metric, device) pairs this run sets out to produce: every planned case's figures
-    and the derived figures they feed, one per claim cell and device, and the tutorial's
-    verdict on every device it was run on."""
-    keys = planned_metric_keys(cases)
-    keys |= {(TUTORIAL_ALL, r.device) for r in (tutorial.runs if tutorial else ())}
-    keys |= {(claim_metric(c.claim), c.device) for c in claims}
-    keys |= {(CLAIMS_ALL, c.device) for c in claims}
-    return keys
-
-
-def run_claims(device_spec: str, data: DataSource) -> list[ClaimCell]:
-    """The claim matrix as records."""
+def judged_cells(devices: Sequence[torch.device], data: DataSource,
+                 keep: Callable[[str], bool] = lambda claim_id: True) -> Iterator[ClaimCell]:
+    """The claim matrix (the claims ``keep`` accepts by id), one record at a time, so a
+    caller can save each as it is judged."""
     from blitzbench.claims.runner import judge_all
 
-    return [cell.record() for cell in judge_all(device_spec, data)]
+    return (cell.record() for cell in judge_all(devices, data, keep))
 
 
-def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
+def run_claims(devices: Sequence[torch.device], data: DataSource,
+               keep: Callable[[str], bool] = lambda claim_id: True) -> list[ClaimCell]:
+    """The claim matrix as records."""
+    return list(judged_cells(devices, data, keep))
+
+
+def run_benchmarks(cases: Sequence[Case], recorder: Recorder, advance: Advance,
                    judged: Callable[[Case], bool] = lambda case: True,
                    repeats: int = 1) -> None:
     """Measure each case; save after each, with the wall seconds the case took
@@ -145,7 +84,7 @@ def run_benchmarks(cases: Sequence[Case], recorder: RunRecorder, advance: Advanc
         recorder.extend("benchmarks", [measurement])
 
 
-def _run_repeated(cases: Sequence[Case], recorder: RunRecorder, advance: Advance,
+def _run_repeated(cases: Sequence[Case], recorder: Recorder, advance: Advance,
                   repeats: int) -> None:
     from blitzbench.workloads.repeats import merge_repeats
 
@@ -165,26 +104,6 @@ def _run_repeated(cases: Sequence[Case], recorder: RunRecorder, advance: Advance
                       for case, done, seconds in zip(cases, parts, wall, strict=True)
                       if done)
             recorder.set("benchmarks", tuple(merged))
-
-
-def judged_by(spec: Spec, cases: Sequence[Case], labels: Sequence[str],
-              gpu_names: Mapping[str, str], *, baseline: bool) -> Callable[[Case], bool]:
-    """Whether some rule that applies here reads a figure of a case (its own metrics, or
-    a derived figure it feeds and this run can compute): only those are worth a second
-    measurement when noisy."""
-    devices = RunDevices(tuple(labels), dict(gpu_names))
-    rules = [(metric_pattern(r.metric), select_devices(r, devices)[0]) for r in spec.rules
-             if baseline or r.kind is not BoundKind.BASELINE]
-    computable = {metric for metric, _ in planned_metric_keys(cases)}
-
-    def judged(case: Case) -> bool:
-        own = {metric for metric, _ in planned_metric_keys([case])}
-        fed = derived_metric_names(case.benchmark, case.params) & computable
-        return any(any(regex.match(n) for n in fed) or
-                   (case.device in chosen and any(regex.match(n) for n in own))
-                   for regex, chosen in rules if chosen)
-
-    return judged
 
 
 def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None,
@@ -220,7 +139,7 @@ def _guarded(case: Case, measure: Callable[[Case], Measurement]) -> Measurement:
                            error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def run_profile(recorder: RunRecorder, reports: Path, devices: Sequence[torch.device],
+def run_profile(recorder: Recorder, reports: Path, devices: Sequence[torch.device],
                 data: DataSource) -> None:
     """Profile the LeNet step on every device into <reports>/profiler/<run-id>/.
 
@@ -275,33 +194,3 @@ def run_tutorial(tutorial: Tutorial | str, devices: Sequence[torch.device],
                                timeout_s=TUTORIAL_BLOCK_TIMEOUT_S)
     return tutorial_results(tutorial, labels, [], DataPlan(data.kind, str(data.root)),
                             TUTORIAL_BLOCK_TIMEOUT_S)
-
-
-@contextlib.contextmanager
-def progress(total: int) -> Iterator[Advance]:
-    """A progress bar on stderr while the run goes on; silent when stderr is not a TTY."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    bar = Progress(TextColumn("[bold]accept[/]"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("{task.description}"),
-                   console=Console(stderr=True), disable=not sys.stderr.isatty(),
-                   transient=True)
-    with bar:
-        task = bar.add_task("starting", total=total)
-        started = [False]
-
-        def advance(label: str) -> None:
-            if started[0]:
-                bar.advance(task)
-            started[0] = True
-            bar.update(task, description=label)
-
-        yield advance
-        bar.update(task, completed=total)

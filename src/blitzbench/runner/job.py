@@ -43,14 +43,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from blitzbench.acceptance import hooks
-from blitzbench.acceptance.job_facts import (
-    RankFacts,
-    describe_failure,
-    first_sentence,
-    mismatched_versions,
-    own_facts,
-)
 from blitzbench.acceptance.rank_verdict import RankPayload, judge_ranks, view_rows
 from blitzbench.distributed.cores import pin, share_cores
 from blitzbench.distributed.gather import all_gather, barrier, gather_to_leader, object_group
@@ -66,6 +58,7 @@ from blitzbench.errors import (
     VersionMismatchError,
     error_line,
 )
+from blitzbench.options import EVERYTHING, CaseFilter, DeviceChoice
 from blitzbench.results.job import JobRecord, RankEntry
 from blitzbench.results.rank_view import build_rank_view
 from blitzbench.results.records import (
@@ -74,6 +67,13 @@ from blitzbench.results.records import (
     Measurement,
     ProfileEntry,
     RunResults,
+)
+from blitzbench.runner.job_facts import (
+    RankFacts,
+    describe_failure,
+    first_sentence,
+    mismatched_versions,
+    own_facts,
 )
 
 if TYPE_CHECKING:
@@ -135,19 +135,22 @@ class HeldRecords:
 
 
 @contextlib.contextmanager
-def open_job(device_option: str, timeout_s: float,
-             fingerprint: Callable[[], Mapping[str, Any]]) -> Iterator[Job | None]:
+def open_job(device: DeviceChoice, timeout_s: float,
+             fingerprint: Callable[[], Mapping[str, Any]], *,
+             select: CaseFilter = EVERYTHING, profile: bool = True
+             ) -> Iterator[Job | None]:
     """This rank's job while the block runs (None outside torchrun); on the way out the
     rank posts how it ended, stops beating and leaves the process group.
-    ``fingerprint`` is environment.fingerprint (passed in: the layering keeps acceptance
-    off the environment module): it names each rank's hardware."""
+    ``fingerprint`` is environment.fingerprint: it names each rank's hardware. ``select``
+    (``-k``) narrows the claims, cases and world figures every rank measures; ``profile``
+    False (``--no-profile``) skips the profiler captures."""
     if not launched():
         yield None
         return
-    world = world_from_env(gpu_count=0 if _wants_cpu(device_option) else None)
-    _check_device_option(device_option, world)
+    world = world_from_env(gpu_count=0 if device.cpu_only else None)
+    _check_device_option(device, world)
     open_world(world, timeout_s)
-    job = Job(world, timeout_s)
+    job = Job(world, timeout_s, select=select, profile=profile)
     try:
         job.start(Environment(fingerprint()))
         yield job
@@ -184,31 +187,24 @@ def _exit_if_stuck(code: int, after_s: float = STOP_MARGIN_S) -> None:
     timer.start()
 
 
-def _wants_cpu(device_option: str) -> bool:
-    return device_option.strip().lower() == "cpu"
-
-
-def _check_device_option(device_option: str, world: World) -> None:
+def _check_device_option(device: DeviceChoice, world: World) -> None:
     """Under torchrun the rank's device comes from LOCAL_RANK; ``--device`` only says
     whether that is a GPU (all, cuda) or the CPU (cpu)."""
-    text = device_option.strip().lower()
-    if text.startswith("cuda:"):
-        raise UsageError(f"--device {device_option} under torchrun: each rank takes "
+    if device.index is not None:
+        raise UsageError(f"--device {device} under torchrun: each rank takes "
                          f"cuda:LOCAL_RANK; use --device cuda, cpu or all")
-    if text == "cuda" and world.device == "cpu":
+    if device.text == "cuda" and world.device == "cpu":
         raise DeviceError("--device cuda under torchrun, but torch sees no GPU on "
                           f"{world.host}: use --device cpu")
-    if text not in ("all", "cpu", "cuda"):
-        from blitzbench.devices import parse_devices
-
-        parse_devices(device_option)  # raises the one-line unknown-device error
 
 
 class Job:
     """One rank's part in a torchrun job of ``blitzbench accept``."""
 
-    def __init__(self, world: World, timeout_s: float) -> None:
+    def __init__(self, world: World, timeout_s: float, *,
+                 select: CaseFilter = EVERYTHING, profile: bool = True) -> None:
         self.world, self.timeout_s = world, timeout_s
+        self.select, self.profile = select, profile
         self.group: Any = None
         self.heartbeat: Heartbeat | None = None
         self.facts: list[RankFacts] = []
@@ -230,7 +226,7 @@ class Job:
     @property
     def profiles(self) -> bool:
         """Only rank 0 profiles: the other ranks write nothing to the reports folder."""
-        return self.leader and hooks.profile_allowed()
+        return self.leader and self.profile
 
     # --- start ---------------------------------------------------------------------------
 
@@ -283,15 +279,8 @@ class Job:
         from blitzbench.claims import ALL_CLAIMS
         from blitzbench.claims.runner import iter_matrix
 
-        claims = hooks.only(ALL_CLAIMS, lambda claim: claim.id)
-        cells = [cell.record() for cell in iter_matrix(claims, self.devices, data)]
-        hooks.kill_point("claims", self.world.rank)
-        return cells
-
-    def select(self, cases: Sequence[Case]) -> list[Case]:
-        from blitzbench.results.records import metric_prefix
-
-        return hooks.only(cases, lambda case: metric_prefix(case.benchmark, case.params))
+        claims = self.select.keep(ALL_CLAIMS, lambda claim: claim.id)
+        return [cell.record() for cell in iter_matrix(claims, self.devices, data)]
 
     # --- the gather ----------------------------------------------------------------------
 
@@ -302,7 +291,6 @@ class Job:
         assert self.heartbeat is not None
         self.heartbeat.post("measured")
         self._wait_for_every_rank()
-        hooks.kill_point("gather", self.world.rank)
         try:
             together = self.measure_together(level, data, recorder.results.benchmarks)
         except RuntimeError as exc:
@@ -330,7 +318,7 @@ class Job:
         from blitzbench.distributed.collectives import measure_collectives, sizes_for
         from blitzbench.results.names import COLLECTIVE_OPS, COLLECTIVES
 
-        ops = hooks.only(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
+        ops = self.select.keep(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
         records = measure_collectives(self.world, sizes_for(level, self.world.device),
                                       ops) if ops else []
         records += self._measure_ddp(data, own)
@@ -341,7 +329,7 @@ class Job:
         """One profiler trace of the DDP step per rank (profiling/ranks.py), sent to rank 0
         as bytes: on several nodes the ranks share no folder. Rank 0 writes them into the
         run folder and reads them with HTA in :meth:`conclude`."""
-        if not hooks.profile_allowed():
+        if not self.profile:
             return
         from blitzbench.profiling.ranks import profile_ddp_rank
 
@@ -367,7 +355,7 @@ class Job:
         from blitzbench.results.names import BATCH_PARAM, EAGER, LENET_STEP, VARIANT_PARAM
 
         prefixes = job_metric_prefixes(self.world.world_size)
-        wanted = set(hooks.only(prefixes, lambda p: p))
+        wanted = set(self.select.keep(prefixes, lambda p: p))
         records = []
         for batch, prefix in zip(JOB_BATCH_SIZES, prefixes, strict=True):
             if prefix not in wanted:
@@ -384,7 +372,7 @@ class Job:
 
     def _payload(self, results: RunResults, cases: Sequence[Case]) -> RankPayload:
         """This rank's records, each placed, and what it planned to produce."""
-        from blitzbench.acceptance.plan import planned_keys
+        from blitzbench.runner.plan import planned_keys
 
         mine = self.facts[self.world.rank]
         return RankPayload(
