@@ -27,3 +27,42 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"beyond the tutorial's example: {len(beyond)} breakages caught; claims with fewer "
         f"than {selftest.BEYOND_EXAMPLE_FLOOR}: {len(short)}"
         + (f" ({', '.join(short)})" if short else ""))
+
+
+class FakeMonitor:
+    """A MachineMonitor stand-in whose every window reads ``others_cores`` of CPU used by
+    other processes (0: a quiet machine; 2.0 on 2 cores: a busy one)."""
+
+    def __init__(self, others_cores: float = 0.0, cores: int = 2) -> None:
+        self.others_cores, self.cores = others_cores, cores
+        self.clock = 0.0
+
+    def mark(self) -> float:
+        self.clock += 1.0
+        return self.clock
+
+    def state(self, start: float, end: float | None = None, *, torch_threads=None):
+        from blitzbench.results.machine import BusyProcess, MachineState
+
+        busy = (BusyProcess(4242, "neighbour", self.others_cores),) if self.others_cores \
+            else ()
+        return MachineState(1e9 + start, 1e9 + start + 1.0, self.cores,
+                            others_cpu_fraction=self.others_cores / self.cores,
+                            busy_processes=busy, torch_threads=torch_threads)
+
+
+def fake_machine(monkeypatch: Any, others_cores: float = 0.0) -> FakeMonitor:
+    """Make accept's watch (runner/watch.py) read a machine whose others use
+    ``others_cores``: tests of the verdict must not depend on the test machine's load."""
+    import contextlib
+
+    from blitzbench.runner import watch
+
+    monitor = FakeMonitor(others_cores)
+
+    @contextlib.contextmanager
+    def watching(*, in_job: bool = False):
+        yield monitor
+
+    monkeypatch.setattr(watch, "watching", watching)
+    return monitor

@@ -96,7 +96,7 @@ def _env(only: str = SMALL, **faults: str) -> JobSpec:
 def launch(torchrun_args: list[str], out: Path, job: JobSpec, *accept_args: str) -> Launched:
     command = [*TORCHRUN, *torchrun_args, "-m", "blitzbench", "accept", "--device", "cpu",
                "--out", str(out), "--timeout", str(TIMEOUT_S), "-k", job.only,
-               "--no-profile", *accept_args]
+               "--no-profile", "--force", "--preflight", "0", *accept_args]
     process = subprocess.Popen(command, env=job.env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: list[tuple[float, str]] = []
@@ -158,21 +158,23 @@ def only_run(out: Path):
 
 
 def _verdict_agrees(code: int, results) -> None:
-    """Exit 0 when accepted, 1 when rejected; on a shared 2-core machine a rank may truly
-    be slower than the other (a busy core), or DDP scale worse while other jobs load the
-    cores: then only those speed rules reject (their bounds are benchmarks' business, not
-    this test's)."""
-    assert code == (0 if results.acceptance.verdict == "ACCEPTED" else 1)
+    """Exit 0 when accepted, 1 when rejected, 8 when inconclusive (a figure noisy); on a
+    shared 2-core machine DDP may scale worse while other jobs load the cores: then only
+    that speed rule rejects (its bound is the benchmarks' business, not this test's). Two
+    CPU ranks on one host are never failed against each other (contention)."""
+    codes = {"ACCEPTED": 0, "REJECTED": 1, "INCONCLUSIVE": 8}
+    assert code == codes[results.acceptance.verdict]
     failed = {f.rule for f in results.acceptance.findings if f.status == "FAIL"}
-    assert failed <= {"ranks-uniform", "ddp-scaling"}
+    assert failed <= {"ddp-scaling"}
 
 
 def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     out = tmp_path / "reports"
     job = standalone(out, _env(SMALL + r"|collectives\.all_reduce|ddp\.train_step\[batch_size=64"
-                                       r"|lenet\.train_step\[batch_size=64,variant=eager"))
+                                       r"|lenet\.train_step\[batch_size=64,variant=eager"
+                                       r"|ddp\.replicas_identical"))
     code = job.wait()
-    assert code in (0, 1), job.text
+    assert code in (0, 1, 8), job.text
     stored = only_run(out)
     results = stored.results
     _verdict_agrees(code, results)
@@ -186,6 +188,10 @@ def test_two_ranks_on_one_node_write_one_run_folder(tmp_path):
     raw = json.loads((stored.folder / "results.json").read_text())
     assert {(c["rank"], c["local_rank"], c["node_rank"]) for c in raw["claims"]} == \
         {(0, 0, 0), (1, 1, 0)}
+    # the DDP claim judged once, on the job's own 2-rank world, never a world per rank
+    (replicas,) = [c for c in results.claims if c.claim == "ddp.replicas_identical"]
+    assert replicas.verdict == "HOLDS" and replicas.placement.rank == 0, replicas.summary
+    assert replicas.evidence["world_size"] == 2 and replicas.evidence["backend"] == "gloo"
     assert all(row["host"] for row in raw["benchmarks"])
     view = results.job.view
     assert view is not None and {c.rank for c in view.cells} == {0, 1}

@@ -24,6 +24,15 @@ RECORD = Measurement("lenet.train_step", "cpu", {"batch_size": 64, "variant": "e
                      (0.064,) * 5, {"images_per_s": 1000.0}).to_json()
 
 
+
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    """A quiet machine: these tests are about the verdict, not the test machine's load
+    (tests/test_acceptance_busy.py judges a busy one)."""
+    from conftest import fake_machine
+
+    return fake_machine(monkeypatch, others_cores=0.0)
+
 @pytest.fixture(autouse=True)
 def no_measuring(monkeypatch):
     """Bad input must be refused before any step runs."""
@@ -51,7 +60,8 @@ def write_run(folder: Path, environment: dict, records: list | None = None,
 
 
 def run_accept(tmp_path: Path, capsys, *args: str) -> tuple[int, str]:
-    code = main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"), *args])
+    code = main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"),
+                 "--preflight", "0.05", *args])
     err = capsys.readouterr().err.strip()
     return code, err
 

@@ -44,6 +44,16 @@ class FakeBench:
                            {"images_per_s": self.images_per_s})
 
 
+
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    """A quiet machine: these tests are about the verdict, not the test machine's load
+    (the busy-machine tests below set their own)."""
+    from conftest import fake_machine
+
+    return fake_machine(monkeypatch, others_cores=0.0)
+
+
 @pytest.fixture
 def fake_steps(monkeypatch, data_source):
     """Two real catalog cases (the eager LeNet step at batch 4 and 64 on the CPU), fake
@@ -90,7 +100,8 @@ bound = 0.85
 
 
 def accept(tmp_path: Path, *extra: str) -> int:
-    return main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"), *extra])
+    return main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"),
+                 "--preflight", "0.05", *extra])
 
 
 def run_folder(tmp_path: Path) -> Path:
@@ -102,10 +113,12 @@ def test_accepted_run_writes_results_and_junit(tmp_path, fake_steps, capsys):
     assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 0
     out, err = capsys.readouterr()
     assert "ACCEPTED" in out and "lenet-floor" in out
-    assert "time: claims " in err and "slowest case lenet.train_step on cpu (batch_size=" in err
+    assert "time: pre-flight 0 s, claims " in err
+    assert "slowest case lenet.train_step on cpu (batch_size=" in err
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
     assert all(r["wall_s"] >= 0 for r in results["benchmarks"])
-    assert set(results["acceptance"]["step_s"]) == {"claims", "benchmarks", "profile"}
+    assert set(results["acceptance"]["step_s"]) == {"pre-flight", "claims", "benchmarks",
+                                                    "profile"}
     assert results["complete"] is True and results["command"] == "accept"
     acceptance = results["acceptance"]
     assert acceptance["verdict"] == "ACCEPTED" and acceptance["level"] == "quick"
@@ -136,9 +149,10 @@ def test_failing_rule_exits_1_with_a_junit_failure_naming_rule_bound_and_value(
 
 def test_noisy_figure_is_reported_noisy_with_its_repeats(tmp_path, fake_steps, capsys):
     fake_steps.spread = 0.4  # IQR/median 40%: noisy in every repeat
-    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 0
+    # a rule that cannot be judged makes the run INCONCLUSIVE (exit 8), never ACCEPTED
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 8
     out = capsys.readouterr().out
-    assert "NOISY" in out and "too noisy to judge" in out
+    assert "NOISY" in out and "INCONCLUSIVE: " in out and "figures noisy" in out
     repeats = catalog.LEVEL_REPEATS["quick"]
     # repeats are passes over the whole list, not one case's rounds back to back
     assert [c.split("-")[2] for c in fake_steps.calls] == \
@@ -153,9 +167,10 @@ def test_noisy_figure_is_remeasured_once_without_repeats(tmp_path, fake_steps, c
                                                          monkeypatch):
     monkeypatch.setitem(catalog.LEVEL_REPEATS, "quick", 1)
     fake_steps.spread = 0.4  # IQR/median 40%: noisy both times
-    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 0
+    # a rule that cannot be judged makes the run INCONCLUSIVE (exit 8), never ACCEPTED
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound="990"))) == 8
     out = capsys.readouterr().out
-    assert "NOISY" in out and "too noisy to judge" in out
+    assert "NOISY" in out and "INCONCLUSIVE: " in out and "figures noisy" in out
     # only the batch-64 case feeds a rule, so only it is measured a second time
     assert [c.split("-")[2] for c in fake_steps.calls] == ["batch_size=4", "batch_size=64",
                                                             "batch_size=64"]
@@ -205,6 +220,9 @@ def test_list_metrics_prints_the_catalog(tmp_path, capsys):
 
 def test_report_is_rendered_into_the_run_folder(tmp_path, fake_steps, monkeypatch, capsys):
     monkeypatch.undo()  # keep the fake steps, render the real report
+    from conftest import fake_machine
+
+    fake_machine(monkeypatch)
     cases = [c for c in catalog.cases("quick", [torch.device("cpu")], plan_data())
              if c.benchmark == "lenet.train_step" and c.params["variant"] == "eager"]
     monkeypatch.setattr(plan, "plan_cases", lambda level, devices, data: cases)
@@ -239,8 +257,10 @@ def test_only_cases_feeding_an_applicable_rule_are_remeasured(data_source):
     assert ("loading.dataloader", "cpu") in judged
     cpu_cases = [c for c in cases if c.device == "cpu"]
     cpu_only = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=False)
-    # without a GPU only the loader scaling rule reads a benchmark
-    assert {c.benchmark for c in cpu_cases if cpu_only(c)} == {"loading.dataloader"}
+    # without a GPU the loader rules and the CPU rules (STREAM, fp32 GEMM) read benchmarks
+    assert {c.benchmark for c in cpu_cases if cpu_only(c)} == {
+        "loading.dataloader", "loading.dataloader_steady", "tensor_ops.stream_copy",
+        "tensor_ops.stream_triad", "tensor_ops.matmul"}
     with_baseline = plan.judged_by(spec, cpu_cases, ["cpu"], {}, baseline=True)
     assert any(with_baseline(c) for c in cpu_cases if c.benchmark == "lenet.train_step")
 
@@ -316,3 +336,57 @@ def test_a_missing_tutorial_is_one_line_before_any_run_folder(tmp_path, real_tut
     err = capsys.readouterr().err.strip()
     assert code == NotATutorialError.exit_code and len(err.splitlines()) == 1
     assert "absent.md" in err and not (tmp_path / "reports" / "runs").exists()
+
+
+# --- a busy machine -------------------------------------------------------------------
+
+
+def _rules(tmp_path: Path) -> dict[str, dict]:
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    return {r["rule"]: r for r in results["acceptance"]["rules"]}
+
+
+def test_a_busy_preflight_measures_nothing_and_is_inconclusive(tmp_path, fake_steps,
+                                                                monkeypatch, capsys):
+    from conftest import fake_machine
+
+    fake_machine(monkeypatch, others_cores=1.9)  # a neighbour on both cores
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 8
+    rules = _rules(tmp_path)
+    assert rules["lenet-floor"]["status"] == "INCONCLUSIVE"
+    assert "busy before the run" in rules["lenet-floor"]["detail"]
+    assert "neighbour (pid 4242" in rules["lenet-floor"]["detail"]
+    assert rules["claims"]["status"] == "PASS"  # correctness is not a busy machine's
+    assert fake_steps.calls == []  # no performance case was measured
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE: 1 PASS" in out and "performance figures were not measured" in out
+
+
+def test_a_case_measured_on_a_busy_machine_is_inconclusive(tmp_path, fake_steps,
+                                                           monkeypatch):
+    from conftest import fake_machine
+
+    fake_machine(monkeypatch, others_cores=1.9)
+    code = accept(tmp_path, "--spec", str(spec_file(tmp_path)), "--preflight", "0")
+    rules = _rules(tmp_path)
+    assert code == 8 and rules["lenet-floor"]["status"] == "INCONCLUSIVE"
+    assert "in 8 of 8 repeats" in rules["lenet-floor"]["detail"]
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert all(len(b["machine"]) == 8 for b in results["benchmarks"])  # a state a repeat
+
+
+@pytest.mark.parametrize(("bound", "status", "code"), [("100", "PASS", 0),
+                                                        ("5000", "FAIL", 1)])
+def test_force_judges_a_busy_machine_and_says_so(tmp_path, fake_steps, monkeypatch, bound,
+                                                 status, code):
+    from conftest import fake_machine
+
+    fake_machine(monkeypatch, others_cores=1.9)
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path, bound=bound)),
+                  "--force") == code
+    row = _rules(tmp_path)["lenet-floor"]
+    assert row["status"] == status and "measured on a busy machine (--force)" in \
+        row["detail"]
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert results["preflight"]["forced"] is True
+    assert any("measured anyway (--force)" in n for n in results["acceptance"]["notes"])

@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "environment": set(),
     "options": set(),
     "devices": set(),
+    # sensing the machine (load, busy processes, NVML): psutil and pynvml, never torch
+    "machine": set(),
     "runs": {"environment"},
     "timing": {"devices"},
     "workloads": {"devices", "seeding", "timing", "runs"},
@@ -37,9 +39,10 @@ ALLOWED: dict[str, set[str]] = {
     "acceptance": {"runs"},
     # how every run starts, steps and ends (accept, claims, profile, ab, torchrun ranks)
     "runner": {"devices", "environment", "options", "seeding", "runs", "timing", "workloads",
-               "claims", "profiling", "distributed", "tutorial", "acceptance"},
+               "claims", "profiling", "distributed", "tutorial", "acceptance", "machine"},
 }
-TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "tutorial_plugin"}
+TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "benchmark_ab",
+       "tutorial_plugin"}
 HEAVY = ("torch", "torchvision")
 
 

@@ -56,6 +56,26 @@ def test_a_rank_35_percent_slower_is_flagged_and_only_it():
     assert rows[0].metric == f"{slow.metric}.median_s" and verdict(rows) == REJECTED
 
 
+def test_cpu_ranks_sharing_a_host_are_not_failed_for_contention():
+    """Two ranks contending for one host's cores read as a slow rank: INCONCLUSIVE, never
+    FAIL; the same slow rank on a host of its own is a FAIL."""
+    rng = random.Random(0)
+    records = [_record(r, 1.35 if r == 1 else 1.0, rng, device="cpu",
+                       host="node" if r < 2 else "other") for r in range(3)]
+    view = build_rank_view(records, dict.fromkeys(range(3), "AMD EPYC"))
+    hosts = ("node", "node", "other")
+    entries = [RankEntry(Placement(hosts[r], r, r, 0), "cpu", "AMD EPYC", (r,), 1,
+                         "finished") for r in range(3)]
+    rows = view_rows(view, entries)
+    assert [(r.status, r.device) for r in rows] == [(Status.INCONCLUSIVE,
+                                                     "cpu (rank 1 on node)")]
+    assert "share the CPU cores of node" in rows[0].detail and verdict(rows) != REJECTED
+    alone = [RankEntry(Placement(f"host{r}", r, 0, r), "cpu", "AMD EPYC", (0,), 1,
+                       "finished") for r in range(3)]
+    (row,) = view_rows(view, alone)
+    assert row.status is Status.FAIL
+
+
 def test_equal_ranks_are_never_flagged():
     for seed in range(20):
         rng = random.Random(seed)

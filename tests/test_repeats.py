@@ -128,3 +128,17 @@ def test_merging_repeats_keeps_every_round_and_marks_a_failure():
 def _measurement(blocks: list[list[float]]) -> Measurement:
     return Measurement("x.y", "cpu", {}, tuple(_flat(blocks)),
                        blocks=tuple(len(b) for b in blocks))
+
+
+def test_a_repeat_holds_three_rounds_and_a_long_case_three_repeats():
+    """A repeat's median is never a single round; a case whose call is a DataLoader pass
+    is measured in three repeats (first, middle, last pass) of three rounds."""
+    from blitzbench.results.records import Measurement
+    from blitzbench.workloads.repeats import MIN_REPEAT_ROUNDS, takes_part
+
+    assert MIN_REPEAT_ROUNDS == 3
+    long = [Measurement("loading.dataloader", "cpu", {}, (0.4, 0.41, 0.42))]
+    short = [Measurement("lenet.forward", "cpu", {}, (0.002, 0.002, 0.0021))]
+    assert [r for r in range(8) if takes_part(long, r, 8)] == [0, 4, 7]
+    assert [r for r in range(8) if takes_part(short, r, 8)] == list(range(8))
+    assert takes_part([], 3, 8)  # not measured yet: it takes part

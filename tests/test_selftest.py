@@ -6,7 +6,8 @@ Two routes, the same claims. Most breakages are judged in a forked child of this
 claims/runner.py, the failed ids sent back through a pipe), so ~100 planted defects cost
 minutes, not the half hour a pytest subprocess each would. ``pytest checks`` itself runs in
 a subprocess for the unbroken case, for a few breakages (the pytest route stays proven) and
-for the ddp breakages, whose patch must reach the ranks' fresh interpreter.
+for the ddp and main_guard breakages, whose patch must reach fresh interpreters (the ranks,
+the loader scripts).
 
 The score (claims whose planted breaks are caught / claims judged on the CPU, and how many
 of the defects the tutorial's own example would not reveal) is printed at the end of the
@@ -34,8 +35,6 @@ CPU_CLAIMS = frozenset(c.id for c in ALL_CLAIMS if c.scope is Scope.EACH_DEVICE)
 #: Breakages also run through ``pytest checks`` in a subprocess: one the example reveals
 #: and one beyond it, so both kinds are proven on the route users run.
 PYTEST_ROUTE = ("tensors_add_inplace_copies", "tensors_add_inplace_noncontiguous_copy")
-#: Breakages whose patch reaches the ddp claim's ranks (run_broken.py): pytest route only.
-RANK_PREFIX = "ddp_"
 #: Claims the self-test wants at least this many beyond-example breakages for (the issue).
 BEYOND_EXAMPLE_FLOOR = 2
 
@@ -44,9 +43,11 @@ CAUGHT: dict[str, frozenset[str]] = {}
 #: breakage name -> the record, for the beyond-example count in the score.
 BREAKAGE_BY_NAME = {b.name: b for b in ALL_BREAKAGES}
 
-FORKED = [b for b in ALL_BREAKAGES if not b.name.startswith(RANK_PREFIX)]
-BY_PYTEST = [b for b in ALL_BREAKAGES
-             if b.name.startswith(RANK_PREFIX) or b.name in PYTEST_ROUTE]
+#: Breakages of claims judged in fresh interpreters only (the ddp ranks, the main_guard
+#: scripts: fork_judge.NOT_FORKABLE) can be caught by ``pytest checks`` alone.
+FRESH_ONLY = [b for b in ALL_BREAKAGES if b.breaks <= fork_judge.NOT_FORKABLE]
+FORKED = [b for b in ALL_BREAKAGES if b not in FRESH_ONLY]
+BY_PYTEST = [b for b in ALL_BREAKAGES if b in FRESH_ONLY or b.name in PYTEST_ROUTE]
 
 
 def run_checks(breakage: str, junit: Path) -> tuple[set[str], set[str], str]:

@@ -68,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"benchmark depth: {LEVELS[0]} (default; minutes on a laptop), "
                          f"{LEVELS[1]} (all batch sizes and worker counts), {LEVELS[2]} "
                          f"(adds torch.compile)")
+    from blitzbench.benchmark_ab import add_options
+
+    add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -149,6 +152,12 @@ def bench_case(benchmark: Any, request: pytest.FixtureRequest) -> Callable[[Case
     """Time a catalog case with pytest-benchmark; returns the extra_info it recorded."""
 
     def run(case: Case) -> dict[str, Any]:
+        from blitzbench.benchmark_ab import AB_OPTION, judge_case
+
+        if request.config.getoption(AB_OPTION):
+            benchmark.skipped = True  # timed by the A/B run, not by pytest-benchmark here
+            judge_case(request, case)
+            return {}
         extra = benchmark_case(benchmark, case, per_call_timer(request.node))
         if benchmark.enabled:
             request.config.stash[_RESULTS].append(_record(benchmark, case))

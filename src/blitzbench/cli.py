@@ -38,6 +38,8 @@ COMMANDS = {
               "judge the same figures from several nodes against each other"),
     "compare": ("blitzbench.commands.compare",
                 "compare two runs figure by figure: FASTER, SLOWER, SAME or NOISY"),
+    "ab": ("blitzbench.commands.ab",
+           "compare two Python installs case by case, A and B interleaved in one sitting"),
     "tutorial": ("blitzbench.commands.tutorial",
                  "run a tutorial's own code blocks and judge each against what it shows"),
     "drift": ("blitzbench.commands.drift",

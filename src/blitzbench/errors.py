@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_NOT_JUDGED",
     "EXIT_OK",
     "BlitzError",
     "BlockCrashedError",
@@ -23,13 +24,19 @@ __all__ = [
     "OutputError",
     "RankFailedError",
     "ResultsFormatError",
+    "SideStartError",
     "UsageError",
     "VersionMismatchError",
     "error_line",
 ]
 
 EXIT_OK = 0
-EXIT_FAILED = 1  # a check failed / the machine was rejected
+EXIT_FAILED = 1  # a finding: a check failed, the machine was rejected, a figure SLOWER
+#: Nothing failed, but something could not be judged: a figure NOISY, a claim whose judge
+#: broke (ERROR), a rule INCONCLUSIVE on a busy machine. Never a pass, never a failure:
+#: the same number in every command, so a script can tell a finding from an inconclusive
+#: run.
+EXIT_NOT_JUDGED = 8
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
@@ -79,6 +86,13 @@ class VersionMismatchError(BlitzError):
     their figures would not be comparable, so the job is refused before it measures."""
 
     exit_code = 7
+
+
+class SideStartError(BlitzError):
+    """A side of ``blitzbench ab`` cannot start its worker: its interpreter cannot import
+    blitzbench or torch, or it cannot build the cases (before any run folder exists)."""
+
+    exit_code = 9
 
 
 class RankFailedError(BlitzError):

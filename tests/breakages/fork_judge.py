@@ -9,7 +9,9 @@ pytest run per route (tests/test_selftest.py) keeps the pytest route proven.
 
 The ddp claim is judged in ranks forked from a fork server (a fresh interpreter), which a
 patch in this process cannot reach:
-it is left out here, as run_broken.py leaves it out of pytest's run.
+it is left out here, as run_broken.py leaves it out of pytest's run. So is data.main_guard,
+whose scripts run in fresh interpreters too (and cost ~18 s of CPU per judging: too much
+to pay in each of ~100 children); its breakages go through ``pytest checks``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from multiprocessing.process import BaseProcess
 from blitzbench.distributed import forked
 
 #: Claims a fork cannot judge: their judge runs in processes of a fresh interpreter.
-NOT_FORKABLE = frozenset({"ddp.replicas_identical"})
+NOT_FORKABLE = frozenset({"ddp.replicas_identical", "data.main_guard"})
 #: A child judging every CPU claim takes ~4 s on an idle 2-core machine, ~12 s loaded.
 CHILD_TIMEOUT_S = 240
 #: Children are forked from multiprocessing's fork server, a fresh interpreter that has

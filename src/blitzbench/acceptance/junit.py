@@ -27,10 +27,15 @@ def failure_message(row: RuleResult) -> str:
             + (f": {row.detail}" if row.detail else ""))
 
 
+#: Rows JUnit reports as skipped: not applicable here, or not judged (a busy machine, a
+#: noisy figure); never as passed.
+NOT_JUDGED = (Status.SKIPPED, Status.NOISY, Status.INCONCLUSIVE)
+
+
 def junit_xml(rows: Sequence[RuleResult], *, elapsed_s: float = 0.0) -> str:
     """The XML text for ``rows``."""
     failures = sum(r.status in (Status.FAIL, Status.MISSING) for r in rows)
-    skipped = sum(r.status in (Status.SKIPPED, Status.NOISY) for r in rows)
+    skipped = sum(r.status in NOT_JUDGED for r in rows)
     suites = ET.Element("testsuites", name="blitzbench", tests=str(len(rows)),
                         failures=str(failures), errors="0", time=f"{elapsed_s:.3f}")
     suite = ET.SubElement(suites, "testsuite", name=SUITE_NAME, tests=str(len(rows)),
@@ -44,7 +49,7 @@ def junit_xml(rows: Sequence[RuleResult], *, elapsed_s: float = 0.0) -> str:
                                     type=row.status.value)
             failure.text = f"{failure_message(row)}\nsource of the bound: " \
                            f"{row.rule.source or '(none given)'}"
-        elif row.status in (Status.SKIPPED, Status.NOISY):
+        elif row.status in NOT_JUDGED:
             ET.SubElement(case, "skipped", message=f"{row.status.value}: {row.detail}")
         ET.SubElement(case, "system-out").text = failure_message(row)
     ET.indent(suites)

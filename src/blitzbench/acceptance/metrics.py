@@ -13,7 +13,8 @@ spec, the verdict table, the baseline comparison and the fleet table read one sc
   CPU images/s of the eager LeNet training step), ``lenet.cuda_crossover_batch_size`` (the
   smallest measured batch size from which CUDA stays faster),
   ``loader.scaling_efficiency[batch_size=N]`` (DataLoader images/s at the best worker count
-  over 1 worker, divided by that count).
+  over 1 worker, divided by that count), ``loader.steady_worker_share[batch_size=N]``
+  (steady-state DataLoader images/s at the best worker count over 0 workers').
 
 The device is not part of a name: a rule picks devices with its own selector. Values are
 extracted from the records of :mod:`blitzbench.results.records`, so a baseline run and the
@@ -27,7 +28,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blitzbench.results.derived import cuda_speedups, loader_scalings
+from blitzbench.acceptance.spec import Rule, load_spec, metric_pattern
+from blitzbench.errors import UsageError
+from blitzbench.results.derived import (
+    LoaderPassFinding,
+    cuda_speedups,
+    loader_pass_findings,
+    loader_scalings,
+    loader_steady_shares,
+)
 from blitzbench.results.names import (
     ALGBW_FIELD,
     BATCH_PARAM,
@@ -44,6 +53,8 @@ from blitzbench.results.names import (
     LENET_STEP,
     LOADER,
     LOADER_EFFICIENCY,
+    LOADER_STEADY,
+    LOADER_STEADY_SHARE,
     MEDIAN_FIELD,
     RATE_FIELD,
     RATE_PER_RANK_FIELD,
@@ -64,6 +75,7 @@ __all__ = [
     "LENET_CROSSOVER",
     "LENET_SPEEDUP",
     "LOADER_EFFICIENCY",
+    "LOADER_STEADY_SHARE",
     "WORLD_FAMILIES",
     "MetricValue",
     "claim_metric",
@@ -117,10 +129,13 @@ BENCHMARK_FIELDS: dict[str, tuple[str, ...]] = {
     "tensor_ops.from_numpy": (),
     "tensor_ops.tensor_copy": ("gb_per_s",),
     "tensor_ops.h2d_copy": ("gb_per_s",),
+    "tensor_ops.stream_copy": ("gb_per_s",),
+    "tensor_ops.stream_triad": ("gb_per_s",),
     "tensor_ops.matmul": ("tflop_per_s",),
     "lenet.forward": ("images_per_s",),
     "lenet.train_step": ("images_per_s",),
     "loading.dataloader": ("images_per_s", "time_to_first_batch_s"),
+    LOADER_STEADY: ("images_per_s",),
     "training_loop.epoch_slice": ("images_per_s",),
     **{f"{COLLECTIVES}.{op}": (ALGBW_FIELD, BUSBW_FIELD, WRONG_FIELD)
        for op in COLLECTIVE_OPS},
@@ -138,6 +153,16 @@ FIELD_DESCRIPTIONS = {
     RATE_TOTAL_FIELD: "images per second of all ranks together",
     SCALING_EFFICIENCY_FIELD: "weak-scaling efficiency against one rank's own step",
 }
+#: What a benchmark measures, where its field's meaning alone does not say.
+BENCHMARK_DESCRIPTIONS = {
+    "tensor_ops.stream_copy": "STREAM copy c = a over arrays 4x the last-level cache on "
+                              "every core, 2 x 4 bytes per element (workloads/stream.py)",
+    "tensor_ops.stream_triad": "STREAM triad a = b + q*c over arrays 4x the last-level "
+                               "cache on every core, 3 x 4 bytes per element",
+    "tensor_ops.matmul": "a @ b, 2n^3 FLOP; of peak: the GPU's datasheet bf16 peak, or the "
+                         "CPU's fp32 peak from cores x clock x FMA lanes (timing/cpu_peak.py)",
+    LOADER_STEADY: "the DataLoader with its workers already running (start-up excluded)",
+}
 #: The figures that are not ``<benchmark>[...].<field>``: unit and meaning.
 DERIVED_DESCRIPTIONS = {
     CLAIMS_ALL: ("1/0", "1 when every claim's verdict on the device is the expected one"),
@@ -148,6 +173,9 @@ DERIVED_DESCRIPTIONS = {
     LENET_CROSSOVER: ("batch size", "smallest measured batch from which CUDA stays faster"),
     LOADER_EFFICIENCY: ("of linear", "DataLoader images/s at the best worker count over "
                                      "1 worker, divided by that count"),
+    LOADER_STEADY_SHARE: ("of in-process", "steady-state DataLoader images/s (workers "
+                                           "already running) at the best worker count over "
+                                           "0 workers' (in-process)"),
 }
 WILDCARD_HINT = ("# a spec's metric may use * as a wildcard: each group's first line is a "
                  "pattern that matches every name under it (for example "
@@ -224,17 +252,31 @@ def higher_is_better(field: str) -> bool:
 
 def metric_listing(names: Iterable[str]) -> list[str]:
     """``accept --list-metrics``: a wildcard hint, then per group a pattern line with its
-    unit and meaning and the names it matches, indented."""
+    unit and meaning, the rules of the shipped spec that judge it (bound, devices,
+    source), and the names it matches, indented."""
+    names = sorted(names)
     groups: dict[str, list[str]] = {}
-    for name in sorted(names):
+    for name in names:
         groups.setdefault(_pattern(name), []).append(name)
+    rules, why_not = _shipped_rules(names)
     lines = [WILDCARD_HINT]
     for pattern, members in groups.items():
         unit, meaning = _described(pattern)
         lines.append(f"{pattern}  [{unit or 'no unit'}]  {meaning} ({len(members)} "
                      f"name{'s' if len(members) > 1 else ''})")
+        lines += [f"    rule {r.id}: {r.describe_bound(unit)} on {r.device}; source: "
+                  f"{r.source}" for r in rules
+                  if any(metric_pattern(r.metric).match(m) for m in members)]
         lines += [f"    {name}" for name in members if name != pattern]
-    return lines
+    return lines + ([f"# the shipped spec's rules are not shown: {why_not}"] if why_not else [])
+
+
+def _shipped_rules(names: Sequence[str]) -> tuple[tuple[Rule, ...], str]:
+    """The default spec's rules, read against ``names`` (the full catalog from the CLI)."""
+    try:
+        return load_spec(None, names).rules, ""
+    except UsageError as exc:
+        return (), str(exc)
 
 
 def _pattern(name: str) -> str:
@@ -251,7 +293,9 @@ def _described(pattern: str) -> tuple[str, str]:
     if key in DERIVED_DESCRIPTIONS:
         return DERIVED_DESCRIPTIONS[key]
     field = pattern.rpartition(".")[2]
-    return field_unit(field), FIELD_DESCRIPTIONS.get(field, field)
+    what = BENCHMARK_DESCRIPTIONS.get(key)
+    meaning = FIELD_DESCRIPTIONS.get(field, field)
+    return field_unit(field), f"{meaning}: {what}" if what else meaning
 
 
 def known_benchmark_fields(benchmark: str) -> tuple[str, ...]:
@@ -263,7 +307,8 @@ def extract_metrics(results: RunResults) -> list[MetricValue]:
     """Every metric value in a run's results (claims, benchmarks, derived figures)."""
     return [*claim_values(results.claims), *tutorial_values(results.tutorial),
             *benchmark_values(results.benchmarks),
-            *lenet_speedups(results.benchmarks), *loader_efficiencies(results.benchmarks)]
+            *lenet_speedups(results.benchmarks), *loader_efficiencies(results.benchmarks),
+            *loader_steady_values(results.benchmarks)]
 
 
 def planned_metric_keys(cases: Iterable[Any]) -> set[tuple[str, str]]:
@@ -278,9 +323,11 @@ def planned_metric_keys(cases: Iterable[Any]) -> set[tuple[str, str]]:
         feeds_speedup = case.device != "cpu" and \
             metric_prefix(case.benchmark, case.params) in cpu_twins
         one_worker = case.params.get(WORKERS_PARAM) == 1
+        in_process = case.params.get(WORKERS_PARAM) == 0  # every sweep also has 1 worker
         keys |= {(name, case.device)
                  for name in derived_metric_names(case.benchmark, case.params)
                  if (one_worker and name.startswith(LOADER_EFFICIENCY))
+                 or (in_process and name.startswith(LOADER_STEADY_SHARE))
                  or (feeds_speedup and name.startswith(LENET_PREFIXES))}
     return keys
 
@@ -292,6 +339,8 @@ def derived_metric_names(benchmark: str, params: Mapping[str, Any]) -> set[str]:
         return {LENET_CROSSOVER, metric_prefix(LENET_SPEEDUP, batch)}
     if benchmark == LOADER:
         return {metric_prefix(LOADER_EFFICIENCY, batch)}
+    if benchmark == LOADER_STEADY:
+        return {metric_prefix(LOADER_STEADY_SHARE, batch)}
     return set()
 
 
@@ -406,22 +455,58 @@ def _crossover(device: str, speedups: Mapping[int, float]) -> MetricValue:
 
 def loader_efficiencies(records: Sequence[Measurement]) -> list[MetricValue]:
     """Images/s at the best worker count over images/s at 1 worker, per worker; where one
-    worker is the best, no value: the figure would compare one worker with itself."""
+    worker is the best, no value: the figure would compare one worker with itself. Where
+    0 workers beat every worker count, the figure says so (it compares workers only)."""
     values = []
+    passes = {(f.device, f.batch_size): f for f in loader_pass_findings(records)}
     for scaling in loader_scalings(records):
         metric = metric_prefix(LOADER_EFFICIENCY, {BATCH_PARAM: scaling.batch_size})
+        zero = _zero_fastest(passes.get((scaling.device, scaling.batch_size)))
         if not scaling.judgeable:
             values.append(MetricValue(
                 metric, scaling.device, None, "per worker",
                 skipped=f"among 1 or more workers, 1 was the fastest (worker counts "
                         f"measured: {_sweep(records, scaling.device, scaling.batch_size)}): "
-                        f"scaling would compare 1 worker with itself"))
+                        f"scaling would compare 1 worker with itself{zero}"))
             continue
         values.append(MetricValue(
             metric, scaling.device, scaling.efficiency, "per worker", scaling.rel_spread,
             scaling.noisy, display=f"{scaling.efficiency:.2f} ({scaling.best_workers} "
-                                   f"workers: {scaling.speedup:.2f}x of 1 worker)"))
+                                   f"workers: {scaling.speedup:.2f}x of 1 worker{zero})"))
     return values
+
+
+def _zero_fastest(finding: LoaderPassFinding | None) -> str:
+    if finding is None or not finding.in_process_fastest:
+        return ""
+    return f"; 0 workers was {finding.ratio:.1f}x faster than any worker count"
+
+
+def loader_steady_values(records: Sequence[Measurement]) -> list[MetricValue]:
+    """Steady-state images/s at the best worker count over in-process, per device and
+    batch size; shown with the per-pass finding of every batch size on that device."""
+    values = []
+    passes = loader_pass_findings(records)
+    for share in loader_steady_shares(records):
+        per_pass = "; ".join(_pass_summary(f) for f in passes if f.device == share.device)
+        display = (f"{share.share:.2f} of in-process (steady, {share.best_workers} "
+                   f"worker{'s' if share.best_workers != 1 else ''}: "
+                   f"{format_number(share.best.figure(RATE_FIELD) or 0)} vs "
+                   f"{format_number(share.in_process.figure(RATE_FIELD) or 0)} "
+                   f"images/s)" + (f"; per pass: {per_pass}" if per_pass else ""))
+        values.append(MetricValue(
+            metric_prefix(LOADER_STEADY_SHARE, {BATCH_PARAM: share.batch_size}),
+            share.device, share.share, "of in-process", share.rel_spread, share.noisy,
+            display=display))
+    return values
+
+
+def _pass_summary(finding: LoaderPassFinding) -> str:
+    """``batch 4: 0 workers 3.5x faster than 2 workers`` (per pass, start-up included)."""
+    best = f"{finding.best_workers} worker{'s' if finding.best_workers != 1 else ''}"
+    if finding.in_process_fastest:
+        return f"batch {finding.batch_size}: 0 workers {finding.ratio:.1f}x faster than {best}"
+    return f"batch {finding.batch_size}: {best} {finding.ratio:.1f}x faster than 0 workers"
 
 
 def _sweep(records: Sequence[Measurement], device: str, batch: int) -> str:

@@ -7,7 +7,10 @@ should have produced and did not is MISSING on that rank. Its rows name the rank
 in the device column (``cpu (rank 1 on node-a)``): several ranks share a device label.
 Then the rank view (results/rank_view.py): a rank SLOWER than the other ranks of its
 hardware is a FAIL row naming host, rank and device; none is one PASS row; no two ranks
-with the same hardware is one SKIPPED row with the reason.
+with the same hardware is one SKIPPED row with the reason. Ranks that share one host's
+CPU cores are not failed against each other: a CPU rank slower than a peer on its own host
+is INCONCLUSIVE (two ranks contending for the cores of one host read as a slow rank: a
+2-rank job on the 2-core VM called rank 1 1.19x slower for a 2^22 add).
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from blitzbench.acceptance.metrics import MetricValue, extract_metrics
-from blitzbench.acceptance.rules import RuleResult, RunDevices, Status, judge
+from blitzbench.acceptance.rules import MachineBusy, RuleResult, RunDevices, Status, judge
 from blitzbench.acceptance.spec import BoundKind, Rule, Spec
 from blitzbench.results.compare import FLEET_THRESHOLD, percent
 from blitzbench.results.job import RankCell, RankEntry, RankView
 from blitzbench.results.names import MEDIAN_FIELD, WORLD_FAMILIES
 from blitzbench.results.records import ClaimCell, Measurement, RunResults
 
-__all__ = ["RANK_RULE", "RankPayload", "judge_ranks", "view_rows"]
+__all__ = ["RANK_RULE", "RankPayload", "busy_by_device", "judge_ranks", "view_rows"]
 
 #: The job-level rule: not a line of the spec, since it compares ranks with each other
 #: rather than a figure with a bound. Its bound is compare's threshold between nodes.
@@ -48,21 +51,36 @@ class RankPayload:
     claims: tuple[ClaimCell, ...]
     benchmarks: tuple[Measurement, ...]
     planned: frozenset[tuple[str, str]]
+    #: the rank's pre-flight found its machine busy and it measured no performance case
+    busy: str = ""
 
 
 def judge_ranks(payloads: Sequence[RankPayload], spec: Spec, level: str,
-                baseline: Sequence[MetricValue] | None = None) -> list[RuleResult]:
-    """Every rule of ``spec`` on every rank, in rank order."""
+                baseline: Sequence[MetricValue] | None = None, *,
+                forced: bool = False) -> list[RuleResult]:
+    """Every rule of ``spec`` on every rank, in rank order; a figure a rank measured on
+    a busy machine is INCONCLUSIVE there, as in a single process."""
     rows: list[RuleResult] = []
     for payload in payloads:
         results = RunResults(run_id="", command="accept", claims=payload.claims,
                              benchmarks=payload.benchmarks)
         devices = RunDevices((payload.entry.device,), dict(payload.gpu_names))
+        machine = MachineBusy(payload.busy, busy_by_device(payload.benchmarks), forced)
         found = judge(spec, extract_metrics(results), devices, planned=payload.planned,
-                      level=level, baseline=baseline)
+                      level=level, baseline=baseline, machine=machine)
         rows += [dataclasses.replace(row, device=payload.entry.label) for row in found
                  if payload.entry.rank == 0 or not _of_the_world(row)]
     return rows
+
+
+def busy_by_device(measurements: Sequence[Measurement]) -> dict[str, str]:
+    """The first busy case's reason on each device (for figures derived from several)."""
+    found: dict[str, str] = {}
+    for measurement in measurements:
+        reason = measurement.busy_reason()
+        if reason:
+            found.setdefault(measurement.device, f"{measurement.prefix}: {reason}")
+    return found
 
 
 def _of_the_world(row: RuleResult) -> bool:
@@ -85,16 +103,29 @@ def view_rows(view: RankView, entries: Sequence[RankEntry]) -> list[RuleResult]:
                      f"{len(compared)} figures on {len(by_rank)} ranks",
                      f"none SLOWER beyond {FLEET_THRESHOLD:.0%} at "
                      f"{percent(view.confidence)} confidence ({tally})")]
-    return [_flagged_row(cell, by_rank[cell.rank]) for cell in view.flagged]
+    return [_flagged_row(cell, by_rank[cell.rank], entries) for cell in view.flagged]
 
 
-def _flagged_row(cell: RankCell, entry: RankEntry) -> RuleResult:
+def _flagged_row(cell: RankCell, entry: RankEntry,
+                 entries: Sequence[RankEntry]) -> RuleResult:
     ratio = cell.ratio if cell.ratio is not None else float("nan")
     detail = (f"rank {entry.rank} on {entry.placement.host} ({entry.device}, "
               f"{entry.hardware}) is SLOWER {cell.evidence}")
-    return _row(Status.FAIL, entry.label, 100 * (ratio - 1),
+    status = Status.FAIL
+    if _shares_cores(entry, entries):
+        status = Status.INCONCLUSIVE
+        detail = (f"ranks share the CPU cores of {entry.placement.host}: contention, not "
+                  f"a slow rank (run one rank per host to compare them); {detail}")
+    return _row(status, entry.label, 100 * (ratio - 1),
                 f"{ratio:.2f}x the job median", detail, metric=f"{cell.metric}."
                                                              f"{MEDIAN_FIELD}")
+
+
+def _shares_cores(entry: RankEntry, entries: Sequence[RankEntry]) -> bool:
+    """A CPU rank with another CPU rank on its own host: they contend for its cores."""
+    return entry.device == "cpu" and any(
+        other.rank != entry.rank and other.device == "cpu"
+        and other.placement.host == entry.placement.host for other in entries)
 
 
 def _row(status: Status, device: str, measured: float | None, shown: str, detail: str,

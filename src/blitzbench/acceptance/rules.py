@@ -11,19 +11,24 @@ Each rule expands to one result per (matching metric, selected device). Statuses
   figure not measured at this level), with the reason.
 - MISSING: the figure should have been measured but was not (the case failed: out of
   memory, a dead worker); the error is the detail.
+- INCONCLUSIVE: a performance figure measured while the machine was busy (others used
+  the CPU this run wanted, the hypervisor stole time, another process held the GPU: the
+  pre-flight window before the run, or the case's own window, results/machine.py), or not
+  measured because the pre-flight found the machine busy. A busy machine makes a figure
+  neither pass nor fail; ``accept --force`` judges it anyway, saying so in the detail.
 
-The verdict is REJECTED when any result is FAIL or MISSING and ACCEPTED otherwise: NOISY
-and SKIPPED results are listed, counted and shown, but do not reject a machine, because a
-shared or busy host would otherwise fail acceptance at random (they do not pass silently
-either: the table, junit.xml and the exit line name them).
+The verdict is REJECTED when any result is FAIL or MISSING; else INCONCLUSIVE when any is
+INCONCLUSIVE or NOISY (the machine could not be judged on that figure: never a pass); else
+ACCEPTED. SKIPPED results (a rule that does not apply here) are listed and counted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from blitzbench.acceptance.metrics import (
@@ -37,10 +42,17 @@ from blitzbench.results.compare import Verdict, compare_measurements
 from blitzbench.results.names import PEAK_FIELD
 from blitzbench.results.records import Finding
 
-__all__ = ["ACCEPTED", "REJECTED", "RuleResult", "RunDevices", "Status", "judge", "verdict"]
+__all__ = ["ACCEPTED", "INCONCLUSIVE", "NOT_MEASURED", "REJECTED", "VERDICTS", "MachineBusy",
+           "RuleResult", "RunDevices", "Status", "is_performance", "judge", "verdict"]
 
 ACCEPTED = "ACCEPTED"
 REJECTED = "REJECTED"
+INCONCLUSIVE = "INCONCLUSIVE"
+VERDICTS = (ACCEPTED, REJECTED, INCONCLUSIVE)
+#: Metric families that are correctness, not performance: a busy machine does not touch
+#: them (claims, the tutorial's blocks, a collective's wrong elements).
+CORRECTNESS_FAMILIES = ("claims", "tutorial")
+CORRECTNESS_FIELDS = ("wrong",)
 PEAK_UNIT = "of peak"  # the unit of a peak_fraction rule's measured value
 BASELINE_UNIT = "% slower"  # the unit of a baseline rule's measured value
 
@@ -51,9 +63,28 @@ class Status(str, enum.Enum):
     NOISY = "NOISY"
     SKIPPED = "SKIPPED"
     MISSING = "MISSING"
+    INCONCLUSIVE = "INCONCLUSIVE"
 
 
 REJECTING = frozenset({Status.FAIL, Status.MISSING})
+UNJUDGED = frozenset({Status.INCONCLUSIVE, Status.NOISY})
+
+
+@dataclass(frozen=True)
+class MachineBusy:
+    """What the run knew of the machine: the pre-flight's reason when it found it busy
+    (nothing was measured then), the first busy case's reason per device (for a figure
+    derived from several cases), and whether ``--force`` asked to judge anyway."""
+
+    preflight: str = ""
+    by_device: Mapping[str, str] = field(default_factory=dict)
+    forced: bool = False
+
+
+def is_performance(metric: str) -> bool:
+    """Whether a metric is a performance figure (a busy machine moves it)."""
+    return metric.split(".", 1)[0] not in CORRECTNESS_FAMILIES and \
+        metric.rsplit(".", 1)[-1] not in CORRECTNESS_FIELDS
 
 
 @dataclass(frozen=True)
@@ -98,24 +129,63 @@ class RuleResult:
 
 
 def verdict(results: Iterable[RuleResult]) -> str:
-    return REJECTED if any(r.status in REJECTING for r in results) else ACCEPTED
+    """REJECTED on a FAIL or MISSING; else INCONCLUSIVE on a rule that could not be judged
+    (INCONCLUSIVE, NOISY); else ACCEPTED."""
+    statuses = {r.status for r in results}
+    if statuses & REJECTING:
+        return REJECTED
+    return INCONCLUSIVE if statuses & UNJUDGED else ACCEPTED
 
 
 def judge(spec: Spec, values: Sequence[MetricValue], devices: RunDevices, *,
           planned: Iterable[tuple[str, str]] = (), level: str = "",
-          baseline: Sequence[MetricValue] | None = None) -> list[RuleResult]:
+          baseline: Sequence[MetricValue] | None = None,
+          machine: MachineBusy | None = None) -> list[RuleResult]:
     """Every rule of ``spec`` on every device it selects.
 
     ``planned`` lists (metric, device) pairs this run set out to measure, so a figure that
-    should exist but does not is MISSING rather than quietly absent.
+    should exist but does not is MISSING rather than quietly absent. ``machine`` says when
+    the machine was busy: a performance figure it touched is INCONCLUSIVE (see the module
+    docstring).
     """
     by_key = {(v.metric, v.device): v for v in values}
     planned_keys = set(planned) | set(by_key)
     base = {(v.metric, v.device): v for v in baseline} if baseline is not None else None
     results: list[RuleResult] = []
     for rule in spec.rules:
-        results.extend(_judge_rule(rule, by_key, planned_keys, devices, level, base))
+        found = _judge_rule(rule, by_key, planned_keys, devices, level, base)
+        results.extend(_busy(r, by_key.get((r.metric, r.device)), machine) for r in found)
     return results
+
+
+def _busy(result: RuleResult, value: MetricValue | None,
+          machine: MachineBusy | None) -> RuleResult:
+    """The result, or INCONCLUSIVE when a busy machine touched its performance figure
+    (a SKIPPED rule stays skipped: it did not apply). Forced: judged, and said so."""
+    if machine is None or result.status is Status.SKIPPED or \
+            not is_performance(result.metric):
+        return result
+    reason = machine.preflight or _figure_busy(value, machine, result.device)
+    if not reason:
+        return result
+    if machine.forced and not machine.preflight.startswith(NOT_MEASURED):
+        note = f"measured on a busy machine (--force): {reason}"
+        return dataclasses.replace(result, detail=f"{note}; {result.detail}"
+                                   if result.detail else note)
+    return dataclasses.replace(result, status=Status.INCONCLUSIVE, measured=None,
+                               shown="-", detail=f"{reason}: run again on a quiet machine, "
+                                                 f"or pass --force to judge anyway")
+
+
+#: How a pre-flight reason begins when nothing was measured for it.
+NOT_MEASURED = "not measured"
+
+
+def _figure_busy(value: MetricValue | None, machine: MachineBusy, device: str) -> str:
+    """Why the machine was busy while this figure was measured ("" when it was not)."""
+    if value is not None and value.measurement is not None:
+        return value.measurement.busy_reason()
+    return machine.by_device.get(device, "")
 
 
 def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],

@@ -13,8 +13,10 @@ them): the transform per channel and per pixel on generated images
 (claims/data_transform.py), the data set against the images and labels its generator
 regenerates (claims/data_truth.py: synthetic CIFAR-10 knows what every image is), the
 loader over worker counts, seeds, batch sizes, index sets and two epochs
-(claims/data_loading.py), ``dataiter.next()`` on every kind of loader iterator, and
-make_grid's layout rule on generated batches (claims/data_grid.py).
+(claims/data_loading.py), ``dataiter.next()`` on every kind of loader iterator,
+make_grid's layout rule on generated batches (claims/data_grid.py), and what the
+``__main__`` guard does for a loader's workers, with scripts run in fresh interpreters under
+every start method (claims/data_guard.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ from blitzbench.claims.data_grid import (
     expected_grid,
     grid_cases,
     grid_problem,
+)
+from blitzbench.claims.data_guard import (
+    GUARD_SPACE,
+    collect_runs,
+    guard_outcome,
+    offered_start_methods,
+    warm_main_guard,
 )
 from blitzbench.claims.data_loading import (
     BATCH_SIZES,
@@ -319,6 +328,13 @@ def judge_make_grid(ctx: ClaimContext) -> Outcome:
     return Outcome(Verdict.HOLDS, f"{rule}, a batch of one too", evidence, run.tried + 2)
 
 
+def judge_main_guard(ctx: ClaimContext) -> Outcome:
+    """The loader script, guarded and unguarded, run in fresh interpreters under every
+    start method (started by :func:`warm_main_guard` when the claim was warmed)."""
+    runs, timing = collect_runs(ctx)
+    return guard_outcome(runs, offered_start_methods(), data_label(ctx.data), **timing)
+
+
 NORMALIZE_SPACE = InputSpace(
     "ToTensor + Normalize per channel and pixel", dtypes=("uint8",),
     examples=NORMALIZE_EXAMPLES + 1 + BATCH_SIZE,
@@ -375,4 +391,10 @@ CLAIMS: tuple[Claim, ...] = (
           "images make one 3x36x138 row.",
           f"{WHERE}: imshow(torchvision.utils.make_grid(images))", Verdict.CONDITIONAL,
           judge_make_grid, inputs=GRID_SPACE),
+    Claim("data.main_guard", SECTION,
+          "A script whose DataLoader starts worker processes (num_workers=2) must keep its "
+          "loading under if __name__ == '__main__':, the guard being what lets the "
+          "workers run (what turns multiprocessing on).",
+          f"{WHERE}: the comment on if __name__ == '__main__': above the dataiter lines",
+          Verdict.CONDITIONAL, judge_main_guard, inputs=GUARD_SPACE, warm=warm_main_guard),
 )

@@ -23,13 +23,14 @@ averaged).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
 from blitzbench.claims.data import data_label
 from blitzbench.claims.model import Claim, ClaimContext, Outcome, Verdict
-from blitzbench.claims.verdicts import judged, skipped
+from blitzbench.claims.verdicts import error, judged, skipped
 from blitzbench.devices import device_label
 from blitzbench.distributed.ddp import (
     REPLICA_TARGET,
@@ -37,9 +38,11 @@ from blitzbench.distributed.ddp import (
     local_world_env,
     local_world_unavailable,
     read_replica_reports,
+    replica_report,
 )
 from blitzbench.distributed.forked import run_forked, warm
 from blitzbench.distributed.local import LocalRun, run_local
+from blitzbench.workloads.cifar import DataSource
 
 __all__ = ["CLAIMS", "GRADIENT_TOLERANCE", "SECTION", "WORLD_SIZE", "judge_replica_run",
            "judge_reports"]
@@ -85,14 +88,35 @@ def warm_world(device: torch.device) -> None:
 
 
 def judge_replica_run(run: LocalRun, data: str) -> Outcome:
-    """The verdict on a finished replica job; a job that did not finish contradicts the
-    claim (DDP could not train), with its output as evidence."""
+    """The verdict on a finished replica job. A job that did not finish (a time-out, a
+    rank that died, a store that never answered) could not judge the claim: ERROR with
+    one line, never FAILS, and no traceback as evidence."""
     try:
         reports = read_replica_reports(run)
     except RuntimeError as exc:
-        return judged(False, Verdict.HOLDS, str(exc).splitlines()[0],
-                      returncode=run.returncode, output=run.output[-3000:])
+        return error(f"{str(exc).splitlines()[0]} {_last_line(run.output)}".strip(),
+                     returncode=run.returncode, cause=_last_line(run.output))
     return judge_reports(reports, data)
+
+
+def _last_line(output: str) -> str:
+    """The last line of a job's output that says something (an exception's message, or
+    torchrun's one-line summary), without the traceback above it."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.startswith(("File ", "Traceback",
+                                                                 "^", "~"))]
+    return (meaningful or lines or [""])[-1][:300]
+
+
+def world_part(world: Any, data: DataSource, seed: int) -> dict[str, Any]:
+    """A rank's share of the claim on a world that already exists (a torchrun job)."""
+    return replica_report(world, data, seed=seed).to_json()
+
+
+def world_verdict(reports: Sequence[Mapping[str, Any]], data: DataSource) -> Outcome:
+    """Rank 0's verdict on every rank's report (a job's own world)."""
+    return judge_reports([ReplicaReport.from_json(dict(r)) for r in reports],
+                         data_label(data))
 
 
 def judge_reports(reports: Sequence[ReplicaReport], data: str) -> Outcome:
@@ -132,5 +156,6 @@ CLAIMS: tuple[Claim, ...] = (
           "images, all ranks hold bit-for-bit the same LeNet parameters, because backward "
           "replaces each rank's gradient with the ranks' average: the gradient of the whole "
           "global batch.",
-          WHERE, Verdict.HOLDS, judge_replicas, warm=warm_world),
+          WHERE, Verdict.HOLDS, judge_replicas, warm=warm_world, world_part=world_part,
+          world_verdict=world_verdict),
 )

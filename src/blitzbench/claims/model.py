@@ -8,7 +8,7 @@ PyTorch release that changes a behaviour the tutorial relies on turns the check 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +127,12 @@ class Claim:
     ``warm(device)`` starts slow set-up in the background (a fork server importing torch for
     a claim that needs processes of its own); whoever runs a set of claims calls it for
     each cell before judging the first, so that the set-up overlaps the other claims.
+
+    A claim about a world of ranks (DDP) also says how to judge it on a world that already
+    exists: ``world_part(world, data, seed)`` is every rank's share (a JSON-able report),
+    ``world_verdict(reports, data)`` rank 0's verdict on all of them. A torchrun job
+    judges it so, once, on its own ranks, instead of each rank starting a world inside
+    the job (runner/job.py); alone, ``judge`` starts a world of its own.
     """
 
     id: str
@@ -138,3 +144,10 @@ class Claim:
     scope: Scope = Scope.EACH_DEVICE
     inputs: InputSpace | None = None
     warm: Callable[[torch.device], None] | None = None
+    world_part: Callable[[Any, DataSource, int], Mapping[str, Any]] | None = None
+    world_verdict: Callable[[Sequence[Mapping[str, Any]], DataSource], Outcome] | None = None
+
+    @property
+    def needs_world(self) -> bool:
+        """Judged on a world of ranks (a job judges it once, on its own ranks)."""
+        return self.world_part is not None

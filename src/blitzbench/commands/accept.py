@@ -4,9 +4,15 @@ acceptance spec (the shipped default, or --spec).
 
 Writes a run folder with results.json (saved after each section, so Ctrl-C keeps what
 finished), junit.xml (one testcase per rule), report.md and report.html.
-Exit 0: accepted; 1: rejected (a rule failed or a planned figure is missing); 2: usage or
-input error (unknown metric in the spec, malformed spec or baseline, baseline from other
-hardware or torch without --force-baseline); 130: interrupted.
+Before measuring, a pre-flight window (3 s) judges whether the machine is fit to be
+measured; each case records the machine's state in its own window. A performance rule
+whose figure was measured on a busy machine (or not measured: busy pre-flight) is
+INCONCLUSIVE, never PASS or FAIL, unless --force.
+
+Exit 0: accepted; 1: rejected (a rule failed or a planned figure is missing); 8:
+inconclusive (nothing failed, but a rule could not be judged: busy machine, noisy
+figure); 2: usage or input error (unknown metric in the spec, malformed spec or baseline,
+baseline from other hardware or torch without --force-baseline); 130: interrupted.
 
 Under torchrun (``torchrun --nproc-per-node=N -m blitzbench accept ...``, one node or
 many) every rank measures its own device (cuda:LOCAL_RANK, or the CPU) and rank 0 writes
@@ -28,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from blitzbench.distributed.world import DEFAULT_TIMEOUT_S
-from blitzbench.errors import EXIT_FAILED, EXIT_OK, UsageError
+from blitzbench.errors import EXIT_FAILED, EXIT_NOT_JUDGED, EXIT_OK, UsageError
+from blitzbench.machine.preflight import PREFLIGHT_WINDOW_S
 from blitzbench.options import (
     add_case_filter,
     add_data_root,
@@ -40,7 +47,7 @@ from blitzbench.results.names import DEFAULT_LEVEL, LEVELS
 from blitzbench.results.records import AcceptanceRecord, Environment, RunResults
 
 if TYPE_CHECKING:
-    from blitzbench.acceptance.rules import RuleResult, RunDevices
+    from blitzbench.acceptance.rules import MachineBusy, RuleResult, RunDevices
     from blitzbench.acceptance.spec import Spec
     from blitzbench.results.reader import StoredRun
     from blitzbench.runner.job import Job
@@ -77,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: $BLITZBENCH_TUTORIAL, else the shared post beside "
                              "a source checkout; 'none' runs none)")
     add_case_filter(parser, "benchmark cases, claims and world figures")
+    parser.add_argument("--force", action="store_true",
+                        help="measure and judge the performance rules even when the machine "
+                             "is busy (the verdict says so); without it they are "
+                             "INCONCLUSIVE on a busy machine")
+    parser.add_argument("--preflight", type=_seconds, default=PREFLIGHT_WINDOW_S,
+                        metavar="S", help=f"seconds the machine is watched before measuring "
+                        f"(default {PREFLIGHT_WINDOW_S:g}; 0: no pre-flight, each case's "
+                        f"own window is still judged)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip the profiler captures (the LeNet step, a job's DDP "
                              "traces)")
@@ -124,6 +139,17 @@ def run(args: argparse.Namespace) -> int:
                 mark_interrupted(recorder)
                 raise KeyboardInterrupt from None
             raise job.failed(recorder, exc) from None
+
+
+def _seconds(text: str) -> float:
+    """argparse type: seconds from 0 to a minute."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: use 0 to 60 seconds")
+    return value
 
 
 def _claim_depth(level: str) -> None:
@@ -184,10 +210,11 @@ def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
             job: Job | None) -> int:
     from blitzbench.acceptance.baseline import save_baseline
     from blitzbench.acceptance.junit import write_junit
-    from blitzbench.acceptance.rules import ACCEPTED, RunDevices, verdict
+    from blitzbench.acceptance.rules import ACCEPTED, INCONCLUSIVE, RunDevices, verdict
     from blitzbench.devices import device_label
     from blitzbench.results.records import metric_prefix
     from blitzbench.runner.plan import judged_by, plan_cases
+    from blitzbench.runner.watch import noise_notes
 
     started = time.perf_counter()
     cases = args.select.keep(plan_cases(args.level, inputs.run.devices, inputs.run.data),
@@ -197,14 +224,16 @@ def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
     judged = judged_by(inputs.spec, cases, labels, run_devices.gpu_names,
                        baseline=inputs.baseline is not None)
     step_s = _run_steps(args, recorder, inputs, cases, judged, job)
-    rows = _rows(args.level, recorder, inputs, cases, run_devices, job)
+    machine = _machine_busy(recorder.results, args.force)
+    rows = _rows(args.level, recorder, inputs, cases, run_devices, job, machine)
     if rows is None:
         return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
+    notes = noise_notes(recorder.results.benchmarks, recorder.results.preflight)
     recorder.set("acceptance", _acceptance_record(outcome, args.level, inputs.spec,
                                                   inputs.baseline, rows, round(elapsed, 1),
-                                                  step_s))
+                                                  step_s, notes))
     write_junit(recorder.folder, rows, elapsed_s=elapsed)
     recorder.finish()
     render_report(recorder.folder)
@@ -212,11 +241,22 @@ def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
     if args.save_baseline:
         saved = save_baseline(recorder.results, inputs.run.reports)
         print(f"baseline saved: {saved}", file=sys.stderr)
-    return EXIT_OK if outcome == ACCEPTED else EXIT_FAILED
+    return {ACCEPTED: EXIT_OK, INCONCLUSIVE: EXIT_NOT_JUDGED}.get(outcome, EXIT_FAILED)
+
+
+def _machine_busy(results: RunResults, force: bool) -> MachineBusy:
+    """What the judge needs to know of the machine: the pre-flight's reason when it kept
+    the performance cases from being measured, each device's first busy case, --force."""
+    from blitzbench.acceptance.rank_verdict import busy_by_device
+    from blitzbench.acceptance.rules import MachineBusy
+    from blitzbench.runner.job import skipped_busy
+
+    return MachineBusy(skipped_busy(results), busy_by_device(results.benchmarks), force)
 
 
 def _rows(level: str, recorder: Recorder, inputs: AcceptInputs, cases: list[Any],
-          run_devices: RunDevices, job: Job | None) -> list[RuleResult] | None:
+          run_devices: RunDevices, job: Job | None,
+          machine: MachineBusy) -> list[RuleResult] | None:
     """The verdict's rows: every rule on this run; in a job, on rank 0, every rule on
     every rank and the ranks against each other (None on the other ranks)."""
     from blitzbench.acceptance.metrics import extract_metrics
@@ -228,10 +268,10 @@ def _rows(level: str, recorder: Recorder, inputs: AcceptInputs, cases: list[Any]
         return judge(inputs.spec, extract_metrics(recorder.results), run_devices,
                      planned=planned_keys(cases, recorder.results.claims,
                                           recorder.results.tutorial),
-                     level=level, baseline=base)
+                     level=level, baseline=base, machine=machine)
     payloads = job.gather(recorder, cases, level, inputs.run.data)
     return None if payloads is None else job.conclude(recorder, payloads, inputs.spec, level,
-                                                      base)
+                                                      base, forced=machine.forced)
 
 
 def render_report(folder: Path) -> None:
@@ -246,14 +286,26 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
     """Claims, the tutorial's own blocks, benchmarks, profile, each saved as it finishes;
     seconds each took. In a job: this rank's device only, only rank 0 profiles, and no
     tutorial."""
+    import torch
+
     from blitzbench.runner import steps
     from blitzbench.runner.progress import progress
+    from blitzbench.runner.watch import check_machine, watching
     from blitzbench.workloads.catalog import LEVEL_REPEATS
 
     run, repeats = inputs.run, LEVEL_REPEATS[args.level]
     step_s: dict[str, float] = {}
-    with progress(total=len(cases) * repeats + 3) as advance:
+    with progress(total=len(cases) * repeats + 4) as advance, \
+            watching(in_job=job is not None) as monitor:
         mark = time.perf_counter()
+        advance(f"pre-flight: watching the machine for {args.preflight:g} s")
+        found = check_machine(monitor, window_s=args.preflight,
+                              threads=torch.get_num_threads(), force=args.force,
+                              gpu_devices=[d.index or 0 for d in run.devices
+                                           if d.type == "cuda"]) if args.preflight else None
+        recorder.set("preflight", found)
+        measure = found is None or not found.busy or found.forced
+        step_s["pre-flight"], mark = _since(mark)
         advance("claims")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=SPARSE_WARNING, category=UserWarning)
@@ -265,10 +317,11 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
             recorder.set("tutorial", steps.run_tutorial(inputs.tutorial, run.devices,
                                                         run.data))
             step_s["tutorial"], mark = _since(mark)
-        steps.run_benchmarks(cases, recorder, advance, judged, repeats)
+        steps.run_benchmarks(cases if measure else [], recorder, advance, judged, repeats,
+                             monitor)
         step_s["benchmarks"], mark = _since(mark)
         advance("profile: LeNet training step")
-        if job.profiles if job else args.profile:
+        if measure and (job.profiles if job else args.profile):
             steps.run_profile(recorder, run.reports, run.devices, run.data)
         step_s["profile"], mark = _since(mark)
     return step_s
@@ -281,14 +334,14 @@ def _since(mark: float) -> tuple[float, float]:
 
 def _acceptance_record(outcome: str, level: str, spec: Spec, baseline: StoredRun | None,
                        rows: list[RuleResult], wall_s: float,
-                       step_s: dict[str, float]) -> AcceptanceRecord:
+                       step_s: dict[str, float], notes: list[str]) -> AcceptanceRecord:
     """The ``acceptance`` section of results.json."""
     from blitzbench.acceptance.baseline import describe
     from blitzbench.acceptance.table import status_counts
 
     return AcceptanceRecord(outcome, level, spec.path, tuple(r.record() for r in rows),
                             spec.description, describe(baseline) if baseline else None,
-                            status_counts(rows), wall_s, step_s)
+                            status_counts(rows), wall_s, step_s, tuple(notes))
 
 
 def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
@@ -297,7 +350,8 @@ def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
             f"{elapsed_s:.0f} s)"
     from blitzbench.acceptance.table import print_verdict
 
-    print_verdict(rows, outcome, title)
+    notes = recorder.results.acceptance.notes if recorder.results.acceptance else ()
+    print_verdict(rows, outcome, title, notes=notes)
     print(_time_line(recorder.results), file=sys.stderr)
     print(f"run folder: {recorder.folder}", file=sys.stderr)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-__all__ = ["available_cores", "pin", "share_cores"]
+__all__ = ["available_cores", "pin", "quietest_cores", "share_cores"]
 
 
 def available_cores() -> tuple[int, ...]:
@@ -47,3 +47,34 @@ def pin(cores: Sequence[int]) -> int:
         os.sched_setaffinity(0, cores)
     torch.set_num_threads(len(cores))
     return len(cores)
+
+
+#: How long the cores' idle time is watched to pick the quietest (a neighbour's load on
+#: a shared VM moves on a scale of seconds; a quarter second finds the busy core).
+QUIET_WINDOW_S = 0.25
+
+
+def quietest_cores(count: int, window_s: float = QUIET_WINDOW_S) -> tuple[int, ...]:
+    """The ``count`` usable cores that were idle longest over ``window_s`` (by
+    /proc/stat's per-core idle and iowait ticks; the lowest numbered without /proc)."""
+    import time
+
+    usable = available_cores()
+    before = _idle_ticks()
+    if before:
+        time.sleep(window_s)
+    after = _idle_ticks()
+    idle = {core: after.get(core, 0) - before.get(core, 0) for core in usable}
+    ranked = sorted(usable, key=lambda core: (-idle[core], core))
+    return tuple(sorted(ranked[:max(1, min(count, len(usable)))]))
+
+
+def _idle_ticks() -> dict[int, int]:
+    """Core -> idle + iowait ticks so far ({} where /proc/stat cannot be read)."""
+    try:
+        with open("/proc/stat") as stat:
+            lines = [line.split() for line in stat if line.startswith("cpu")]
+    except OSError:
+        return {}
+    return {int(fields[0][3:]): int(fields[4]) + int(fields[5])
+            for fields in lines if fields[0] != "cpu" and len(fields) > 5}

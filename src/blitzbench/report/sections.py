@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from blitzbench.report.ab import ab_blocks
 from blitzbench.report.benchmarks import benchmark_blocks
 from blitzbench.report.claims_table import by_claim
 from blitzbench.report.collectives import collectives_blocks
@@ -20,6 +21,7 @@ from blitzbench.report.document import (
     Verdict,
 )
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_duration_s, fmt_value
+from blitzbench.report.loader_findings import loader_finding_blocks
 from blitzbench.report.locations import Place
 from blitzbench.report.loop_bounds import loop_bound_blocks
 from blitzbench.report.profiles import profile_blocks
@@ -42,7 +44,7 @@ ENVIRONMENT_FIELDS = (("host", "host"), ("cpu", "CPU"), ("cpu_count", "CPU cores
 #: status first: at 800 px the verdict of each rule stays in view (issue 12).
 ACCEPTANCE_HEADER = ("status", "rule", "device", "measured", "bound", "metric", "detail")
 #: acceptance/rules.py's Status enum order, as the terminal counts.
-STATUS_ORDER = ("PASS", "FAIL", "MISSING", "NOISY", "SKIPPED")
+STATUS_ORDER = ("PASS", "FAIL", "MISSING", "INCONCLUSIVE", "NOISY", "SKIPPED")
 
 
 def build_document(results: RunResults, figures: Sequence[Figure],
@@ -52,11 +54,12 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     evidence, last what the run cost in time. Paths and links are resolved at ``place``."""
     place = place or Place()
     rows = results.benchmarks
-    evidence: list[Block] = [*_claim_blocks(results.claims),
+    evidence: list[Block] = [*ab_blocks(results.ab), *_claim_blocks(results.claims),
                              *tutorial_blocks(results.tutorial, place)]
     if figures:
         evidence += [Heading(2, "Plots", "plots"), *figures]
     evidence += loop_bound_blocks(rows)
+    evidence += loader_finding_blocks(rows)
     evidence += benchmark_blocks([r for r in rows if r.family != COLLECTIVES])
     evidence += collectives_blocks(rows)  # nccl-tests' own columns, not the generic table
     evidence += profile_blocks(results.profiles, place)
@@ -94,10 +97,11 @@ def _acceptance_blocks(acceptance: AcceptanceRecord | None, place: Place) -> lis
     if acceptance.wall_s is not None:
         facts.append(f"the run took {fmt_duration_s(acceptance.wall_s)}")
     rows = tuple(_rule_cells(r) for r in acceptance.findings)
+    notes = [Paragraph(note, "warn") for note in acceptance.notes]
     return [Heading(2, "Acceptance verdict", "acceptance"),
             Verdict(acceptance.verdict, acceptance.counts or _counts(acceptance.findings),
                     "; ".join(facts), STATUS_TONES.get(acceptance.verdict, "")),
-            Table(ACCEPTANCE_HEADER, rows)]
+            *notes, Table(ACCEPTANCE_HEADER, rows)]
 
 
 def _counts(findings: Sequence[Finding]) -> str:

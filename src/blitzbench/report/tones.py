@@ -16,7 +16,8 @@ VERDICT_TONES = {"HOLDS": "good", "CONDITIONAL": "info", "OUTDATED": "info", "FA
                  "SKIPPED": "muted", "ERROR": "bad"}
 #: acceptance statuses and verdicts (acceptance/rules.py)
 STATUS_TONES = {"PASS": "good", "FAIL": "bad", "NOISY": "warn", "SKIPPED": "muted",
-                "MISSING": "bad", "ACCEPTED": "good", "REJECTED": "bad"}
+                "MISSING": "bad", "INCONCLUSIVE": "warn", "ACCEPTED": "good",
+                "REJECTED": "bad"}
 #: compare verdicts (results/compare.py): B against A, so faster is good
 COMPARE_TONES = {"FASTER": "good", "SLOWER": "bad", "NOISY": "warn", "SAME": "muted"}
 #: the terminal's style per tone, the same hues as html.py's classes

@@ -6,18 +6,34 @@
 - :func:`loader_scalings`: a DataLoader's images/s at its best worker count over its
   images/s at one worker, per device and batch size. When one worker is the best, the
   figure compares one worker with itself and judges nothing: it says so instead.
+- :func:`loader_steady_shares`: the steady-state DataLoader's images/s (workers already
+  running) at its best worker count over its in-process (0 workers) images/s, per device
+  and batch size. It is defined on any core count, 1 included: a healthy machine's
+  workers hand over batches at close to the in-process rate or above it, workers starved
+  of CPU, IPC or shared memory do not.
+- :func:`loader_pass_findings`: per pass (workers started each time, as the tutorial's
+  loop does), whether 0 workers or some worker count was fastest, by how much, and what
+  the first batch cost: the finding a report states in words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from blitzbench.results.names import BATCH_PARAM, LOADER, RATE_FIELD, WORKERS_PARAM
+from blitzbench.results.names import (
+    BATCH_PARAM,
+    FIRST_BATCH_FIELD,
+    LOADER,
+    LOADER_STEADY,
+    RATE_FIELD,
+    WORKERS_PARAM,
+)
 from blitzbench.results.records import Measurement
 
-__all__ = ["LoaderScaling", "Speedup", "best_worker_counts", "cuda_speedups",
-           "loader_scalings"]
+__all__ = ["LoaderPassFinding", "LoaderScaling", "LoaderSteadyShare", "Speedup",
+           "best_worker_counts", "cuda_speedups", "loader_pass_findings", "loader_scalings",
+           "loader_steady_shares"]
 
 
 @dataclass(frozen=True)
@@ -89,19 +105,128 @@ class LoaderScaling:
 
 def loader_scalings(measurements: Iterable[Measurement]) -> list[LoaderScaling]:
     """One per (device, batch size) whose sweep includes one worker."""
-    groups: dict[tuple[str, int], dict[int, Measurement]] = {}
-    for m in measurements:
-        workers, batch = m.params.get(WORKERS_PARAM), m.params.get(BATCH_PARAM)
-        if m.benchmark == LOADER and isinstance(workers, int) and isinstance(batch, int) \
-                and m.figure(RATE_FIELD):
-            groups.setdefault((m.device, batch), {})[workers] = m
     found = []
-    for (device, batch), by_workers in groups.items():
+    for (device, batch), by_workers in _loader_groups(measurements, LOADER).items():
         if 1 not in by_workers:
             continue
         best = max((w for w in by_workers if w >= 1), key=lambda w: _rate(by_workers[w]))
         found.append(LoaderScaling(device, batch, best, by_workers[best], by_workers[1]))
     return found
+
+
+@dataclass(frozen=True)
+class LoaderSteadyShare:
+    """The steady-state DataLoader at its best worker count against 0 workers."""
+
+    device: str
+    batch_size: int
+    best_workers: int
+    best: Measurement
+    in_process: Measurement
+
+    @property
+    def share(self) -> float:
+        """Best worker count's images/s over the in-process images/s (1.0: as fast)."""
+        return _rate(self.best) / _rate(self.in_process)
+
+    @property
+    def noisy(self) -> bool:
+        return self.best.noisy or self.in_process.noisy
+
+    @property
+    def rel_spread(self) -> float:
+        return self.best.rel_spread + self.in_process.rel_spread
+
+    def sentence(self) -> str:
+        return (f"in steady state (workers already running) {_workers(self.best_workers)} "
+                f"drew {_fmt(_rate(self.best))} images/s, {self.share:.2f} of the "
+                f"{_fmt(_rate(self.in_process))} images/s in-process (batch "
+                f"{self.batch_size})")
+
+
+def loader_steady_shares(measurements: Iterable[Measurement]) -> list[LoaderSteadyShare]:
+    """One per (device, batch size) whose steady sweep has 0 workers and at least one."""
+    return [LoaderSteadyShare(*row) for row in _against_in_process(measurements, LOADER_STEADY)]
+
+
+@dataclass(frozen=True)
+class LoaderPassFinding:
+    """Per pass (a fresh loader, workers started each time): 0 workers against the best
+    worker count, and what each paid before its first batch."""
+
+    device: str
+    batch_size: int
+    best_workers: int
+    best: Measurement
+    in_process: Measurement
+
+    @property
+    def in_process_fastest(self) -> bool:
+        return _rate(self.in_process) > _rate(self.best)
+
+    @property
+    def ratio(self) -> float:
+        """The faster of the two over the slower (at least 1)."""
+        low, high = sorted((_rate(self.in_process), _rate(self.best)))
+        return high / low
+
+    def sentence(self) -> str:
+        images = self.best.params.get("images")
+        per = f"a {images:,}-image pass" if isinstance(images, int) else "a pass"
+        in_process, best = _fmt(_rate(self.in_process)), _fmt(_rate(self.best))
+        workers = _workers(self.best_workers)
+        if self.in_process_fastest:
+            head = (f"0 workers was {self.ratio:.1f}x faster than any worker count at batch "
+                    f"{self.batch_size} ({in_process} images/s vs {best} with {workers}, "
+                    f"the best of them)")
+        else:
+            head = (f"{workers} was {self.ratio:.1f}x faster than 0 workers at batch "
+                    f"{self.batch_size} ({best} images/s vs {in_process} in-process)")
+        return f"{head}{self._start_up(per)}"
+
+    def _start_up(self, per: str) -> str:
+        first, base = (m.figure(FIRST_BATCH_FIELD) for m in (self.best, self.in_process))
+        if first is None or base is None:
+            return ""
+        return (f": starting {_workers(self.best_workers)} costs "
+                f"{1000 * max(0.0, first - base):.0f} ms before the first batch of {per} "
+                f"({1000 * first:.0f} ms vs {1000 * base:.0f} ms in-process)")
+
+
+def loader_pass_findings(measurements: Iterable[Measurement]) -> list[LoaderPassFinding]:
+    """One per (device, batch size) whose per-pass sweep has 0 workers and at least one."""
+    return [LoaderPassFinding(*row) for row in _against_in_process(measurements, LOADER)]
+
+
+def _against_in_process(measurements: Iterable[Measurement], benchmark: str
+                        ) -> Iterator[tuple[str, int, int, Measurement, Measurement]]:
+    """(device, batch size, best worker count, its record, the 0-worker record) for every
+    group of ``benchmark`` that measured 0 workers and at least one."""
+    for (device, batch), by_workers in _loader_groups(measurements, benchmark).items():
+        workers = [w for w in by_workers if w >= 1]
+        if 0 in by_workers and workers:
+            best = max(workers, key=lambda w: _rate(by_workers[w]))
+            yield device, batch, best, by_workers[best], by_workers[0]
+
+
+def _loader_groups(measurements: Iterable[Measurement], benchmark: str
+                   ) -> dict[tuple[str, int], dict[int, Measurement]]:
+    """(device, batch size) -> worker count -> the record with an images/s figure."""
+    groups: dict[tuple[str, int], dict[int, Measurement]] = {}
+    for m in measurements:
+        workers, batch = m.params.get(WORKERS_PARAM), m.params.get(BATCH_PARAM)
+        if m.benchmark == benchmark and isinstance(workers, int) and isinstance(batch, int) \
+                and m.figure(RATE_FIELD):
+            groups.setdefault((m.device, batch), {})[workers] = m
+    return groups
+
+
+def _workers(count: int) -> str:
+    return f"{count} worker{'s' if count != 1 else ''}"
+
+
+def _fmt(rate: float) -> str:
+    return f"{rate:,.0f}"
 
 
 def best_worker_counts(measurements: Sequence[Measurement]) -> dict[str, dict[int, int]]:

@@ -7,6 +7,9 @@ figures, the acceptance metrics). Levels trade depth for time, as diagnostic lev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = [
     "BASELINES_FOLDER", "BATCH_PARAM", "CLAIMS_ALL", "DEFAULT_LEVEL", "DEVICE_CHOICES_HELP",
     "EAGER", "FAMILIES", "FIRST_BATCH_FIELD", "GB_FIELD", "HTML_FILE", "JUNIT_FILE",
@@ -30,6 +33,8 @@ FAMILIES = ("tensor_ops", "loading", "lenet", "training_loop")
 LENET_STEP = "lenet.train_step"
 LENET_FORWARD = "lenet.forward"
 LOADER = "loading.dataloader"
+#: The DataLoader with its workers already running: images/s with start-up excluded.
+LOADER_STEADY = "loading.dataloader_steady"
 LOOP = "training_loop.epoch_slice"
 
 #: Parameter keys.
@@ -55,6 +60,8 @@ MEDIAN_FIELD = "median_s"
 #: says how each is computed; the fleet compares the first two across nodes).
 LENET_SPEEDUP = "lenet.cuda_speedup"
 LOADER_EFFICIENCY = "loader.scaling_efficiency"
+#: Steady-state images/s at the best worker count over that at 0 workers (in-process).
+LOADER_STEADY_SHARE = "loader.steady_worker_share"
 LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
 CLAIMS_ALL = "claims.all_as_expected"
 #: 1 when every block of the tutorial ran on the device, as written or with a named shim
@@ -119,6 +126,7 @@ SCALING_EFFICIENCY_FIELD = "scaling_efficiency"
 __all__ += ["DDP_STEP", "RANK_RATES_FIELD", "RATE_PER_RANK_FIELD", "RATE_TOTAL_FIELD",
             "SCALING_EFFICIENCY_FIELD"]
 __all__ += ["PEAK_FIELD"]
+__all__ += ["LOADER_STEADY", "LOADER_STEADY_SHARE"]
 
 #: Families a whole world of ranks measures at once (one record per job, not per rank):
 #: measured only under torchrun, and never set rank against rank.
@@ -129,3 +137,21 @@ __all__ += ["WORLD_FAMILIES"]
 #: (profiling/ranks.py); also its folder under the run's profiler folder.
 DDP_RANKS_WORKLOAD = "ddp_ranks"
 __all__ += ["DDP_RANKS_WORKLOAD"]
+
+
+__all__ += ["metric_prefix"]
+
+
+def metric_prefix(benchmark: str, params: Mapping[str, Any]) -> str:
+    """``benchmark[k=v,...]`` with params sorted by name (just ``benchmark`` without):
+    the identity of a measured case across runs, and the stem of its metric names."""
+    if not params:
+        return benchmark
+    inner = ",".join(f"{k}={_param_text(params[k])}" for k in sorted(params))
+    return f"{benchmark}[{inner}]"
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blitzbench.results import stats
+from blitzbench.results.ab import ABRecord
 from blitzbench.results.checking import (
     MAX_FIGURE,
     MAX_RECORDS,
@@ -40,9 +41,11 @@ from blitzbench.results.checking import (
     _text,
 )
 from blitzbench.results.job import JobRecord, Placement
+from blitzbench.results.machine import MachineState, Preflight, busy
 from blitzbench.results.names import (
     MEDIAN_FIELD,
     PEAK_FRACTION_FIELD,
+    metric_prefix,
 )
 from blitzbench.results.tutorial import TutorialResults
 
@@ -59,25 +62,11 @@ OLDEST_FORMAT_VERSION = 1
 #: Per-round times a record may hold: the runner stops at 10,000 rounds (timing/loop.py).
 MAX_ROUNDS_STORED = 100_000
 CLAIM_VERDICTS = ("HOLDS", "CONDITIONAL", "OUTDATED", "FAILS", "SKIPPED", "ERROR")
-FINDING_STATUSES = ("PASS", "FAIL", "NOISY", "SKIPPED", "MISSING")
+FINDING_STATUSES = ("PASS", "FAIL", "NOISY", "SKIPPED", "MISSING", "INCONCLUSIVE")
+ACCEPTANCE_VERDICTS = ("ACCEPTED", "REJECTED", "INCONCLUSIVE")
 
 
 # --- records ---------------------------------------------------------------------------
-
-def metric_prefix(benchmark: str, params: Mapping[str, Any]) -> str:
-    """``benchmark[k=v,...]`` with params sorted by name (just ``benchmark`` without):
-    the identity of a measured case across runs, and the stem of its metric names."""
-    if not params:
-        return benchmark
-    inner = ",".join(f"{k}={_param_text(params[k])}" for k in sorted(params))
-    return f"{benchmark}[{inner}]"
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
 
 @dataclass(frozen=True)
 class RoundSummary:
@@ -109,6 +98,10 @@ class Measurement:
     ``placement`` says which rank of a torchrun job measured it (None outside torchrun):
     in a job's folder several ranks' records share a device label, and ``site`` tells
     them apart.
+
+    ``machine`` holds the state of the machine during each repeat (results/machine.py:
+    the CPU others used, steal, the busiest processes, the threads this run used), so a
+    figure says whether it was measured on a busy machine.
     """
 
     benchmark: str
@@ -121,9 +114,20 @@ class Measurement:
     stored: RoundSummary | None = None
     blocks: tuple[int, ...] = ()
     placement: Placement | None = None
+    machine: tuple[MachineState, ...] = ()
 
     KEYS = ("benchmark", "device", "params", "times_s", "blocks", "median_s", "iqr_s",
-            "rounds", "noisy", "extra", "error", "wall_s", *Placement.KEYS)
+            "rounds", "noisy", "extra", "error", "wall_s", "machine", *Placement.KEYS)
+
+    def busy_reason(self) -> str:
+        """Why the machine was busy while this figure was measured ("" when it was not):
+        the first busy repeat's reason, and how many repeats were busy."""
+        reasons = [r for r in (busy(state) for state in self.machine) if r]
+        if not reasons:
+            return ""
+        share = f" (in {len(reasons)} of {len(self.machine)} repeats)" \
+            if len(self.machine) > 1 else ""
+        return reasons[0] + share
 
     def __post_init__(self) -> None:
         if self.blocks and sum(self.blocks) != len(self.times_s):
@@ -214,6 +218,8 @@ class Measurement:
             "error": self.error, "wall_s": self.wall_s}
         if self.blocks:
             data["blocks"] = list(self.blocks)
+        if self.machine:
+            data["machine"] = [state.to_json() for state in self.machine]
         if self.placement is not None:
             data.update(self.placement.to_json())
         if self.stored is not None:
@@ -231,7 +237,8 @@ class Measurement:
                       params=_params(data.get("params"), f"{where}.params"),
                       extra=_extra(data.get("extra"), f"{where}.extra"), error=error,
                       wall_s=_optional_number(data, "wall_s", where, MAX_SECONDS),
-                      placement=Placement.read(data, where))
+                      placement=Placement.read(data, where),
+                      machine=_records(data, "machine", where, MachineState.from_json))
         _flag(data, "noisy", where)
         if version >= 2:
             times = _times(data.get("times_s"), f"{where}.times_s", failed=error is not None)
@@ -430,22 +437,26 @@ class AcceptanceRecord:
     counts: str = ""
     wall_s: float | None = None
     step_s: Mapping[str, float] = field(default_factory=dict)
+    #: What a reader must know before trusting the verdict, one line each: how many
+    #: figures were noisy, whether the machine was busy (runner/watch.py).
+    notes: tuple[str, ...] = ()
 
     KEYS = ("verdict", "level", "spec", "spec_description", "baseline", "counts", "rules",
-            "wall_s", "step_s")
+            "wall_s", "step_s", "notes")
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "level": self.level, "spec": self.spec,
                 "spec_description": self.spec_description, "baseline": self.baseline,
                 "counts": self.counts, "rules": [f.to_json() for f in self.findings],
-                "wall_s": self.wall_s, "step_s": dict(self.step_s)}
+                "wall_s": self.wall_s, "step_s": dict(self.step_s),
+                "notes": list(self.notes)}
 
     @classmethod
     def from_json(cls, value: Any, where: str = "acceptance") -> AcceptanceRecord:
         data = _object(value, where)
         _keys(data, cls.KEYS, where)
         steps = _object(data.get("step_s") or {}, f"{where}.step_s")
-        return cls(_choice(data, "verdict", ("ACCEPTED", "REJECTED"), where),
+        return cls(_choice(data, "verdict", ACCEPTANCE_VERDICTS, where),
                    _text(data, "level", where, empty=True),
                    _text(data, "spec", where, empty=True),
                    _records(data, "rules", where, Finding.from_json),
@@ -454,7 +465,8 @@ class AcceptanceRecord:
                    _text(data, "counts", where, required=False, empty=True) or "",
                    _optional_number(data, "wall_s", where, MAX_SECONDS),
                    {str(k): _number(v, f"{where}.step_s.{k}", MAX_SECONDS)
-                    for k, v in steps.items()})
+                    for k, v in steps.items()},
+                   _texts(data.get("notes"), f"{where}.notes"))
 
 
 @dataclass(frozen=True)
@@ -545,11 +557,13 @@ class RunResults:
     format_version: int = FORMAT_VERSION
     job: JobRecord | None = None  # a torchrun job's ranks (results/job.py)
     tutorial: TutorialResults | None = None  # the tutorial's own blocks (results/tutorial.py)
+    ab: ABRecord | None = None  # an A/B run's sides and pairs (results/ab.py)
+    preflight: Preflight | None = None  # the machine before the run (results/machine.py)
 
     KEYS = ("format_version", "blitzbench", "command", "run_id", "started", "finished",
             "complete", "interrupted", "environment", "data_source", "level",
             "profile_settings", "claims", "benchmarks", "profiles", "acceptance", "job",
-            "tutorial")
+            "tutorial", "ab", "preflight")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -573,6 +587,10 @@ class RunResults:
             data["job"] = self.job.to_json()
         if self.tutorial is not None:
             data["tutorial"] = self.tutorial.to_json()
+        if self.ab is not None:
+            data["ab"] = self.ab.to_json()
+        if self.preflight is not None:
+            data["preflight"] = self.preflight.to_json()
         return data
 
     @classmethod
@@ -583,6 +601,8 @@ class RunResults:
         acceptance = data.get("acceptance")
         job = data.get("job")
         tutorial = data.get("tutorial")
+        ab = data.get("ab")
+        found = data.get("preflight")
         source = data.get("data_source")
         return cls(
             run_id=_text(data, "run_id", where, required=False, empty=True) or "",
@@ -598,6 +618,9 @@ class RunResults:
             job=None if job is None else JobRecord.from_json(job, f"{where}: job"),
             tutorial=None if tutorial is None else
             TutorialResults.from_json(tutorial, f"{where}: tutorial"),
+            ab=None if ab is None else ABRecord.from_json(ab, f"{where}: ab"),
+            preflight=None if found is None else Preflight.from_json(found,
+                                                                     f"{where}: preflight"),
             data_source=None if source is None else
             dict(_object(source, f"{where}: data_source")),
             level=_text(data, "level", where, required=False),
@@ -616,3 +639,12 @@ class RunResults:
         """The benchmark records measured to the end."""
         return tuple(m for m in self.benchmarks if m.ok)
 
+
+
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    """A list of strings (absent: none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, "must be a list of strings")
+    return tuple(value)

@@ -85,7 +85,7 @@ if TYPE_CHECKING:
     from blitzbench.workloads.cifar import DataSource
 
 __all__ = ["STOP_MARGIN_S", "HeldRecords", "Job", "JobInterrupted", "open_job",
-           "silence_limit_s"]
+           "silence_limit_s", "skipped_busy"]
 
 #: How often rank 0 reads every rank's state while it waits to gather, and how often the
 #: others look for its go-ahead: store requests, cheap next to a run of minutes.
@@ -214,6 +214,7 @@ class Job:
         self._closing = False
         self._previous_handler: Any = None
         self.rank_traces: list[tuple[str, bytes]] = []  # rank 0: every rank's DDP trace
+        self.world_cells: list[ClaimCell] = []  # rank 0: the claims judged on the world
 
     @property
     def leader(self) -> bool:
@@ -279,8 +280,46 @@ class Job:
         from blitzbench.claims import ALL_CLAIMS
         from blitzbench.claims.runner import iter_matrix
 
-        claims = self.select.keep(ALL_CLAIMS, lambda claim: claim.id)
+        claims = [claim for claim in self.select.keep(ALL_CLAIMS, lambda claim: claim.id)
+                  if not claim.needs_world]  # judged once, on the job's own world
         return [cell.record() for cell in iter_matrix(claims, self.devices, data)]
+
+    def judge_world_claims(self, data: DataSource) -> list[ClaimCell]:
+        """The claims about a world of ranks (DDP), judged once on this job's own world:
+        every rank does its share, rank 0 gathers the shares and judges (the cells, on
+        rank 0; none elsewhere). A rank whose share raised makes the cell ERROR with its
+        one line, never FAILS: the claim could not be judged."""
+        from blitzbench.claims import ALL_CLAIMS
+
+        cells = []
+        for claim in self.select.keep(ALL_CLAIMS, lambda claim: claim.id):
+            if claim.needs_world:
+                shares = gather_to_leader(self._world_share(claim, data), self.world,
+                                          self.group)
+                if shares is not None:
+                    cells.append(self._world_cell(claim, shares, data))
+        return cells
+
+    def _world_share(self, claim: Any, data: DataSource) -> tuple[Any, str]:
+        """This rank's report for ``claim``, or the one line of why it has none."""
+        try:
+            return claim.world_part(self.world, data, 0), ""
+        except Exception as exc:  # a rank's failure is the cell's ERROR, not the job's end
+            return None, f"rank {self.world.rank}: {type(exc).__name__}: " \
+                         f"{first_sentence(exc)}"
+
+    def _world_cell(self, claim: Any, shares: Sequence[tuple[Any, str]],
+                    data: DataSource) -> ClaimCell:
+        from blitzbench.claims.model import Outcome, Verdict
+        from blitzbench.claims.runner import MatrixCell
+
+        problems = [problem for _, problem in shares if problem]
+        if problems:
+            outcome = Outcome(Verdict.ERROR, f"the job's world could not judge it: "
+                                             f"{problems[0]}", {"ranks": problems})
+        else:
+            outcome = claim.world_verdict([report for report, _ in shares], data)
+        return MatrixCell(claim, self.world.device, outcome).record()
 
     # --- the gather ----------------------------------------------------------------------
 
@@ -298,6 +337,8 @@ class Job:
                                  f"{first_sentence(exc)}") from None
         if self.leader and together:
             recorder.extend("benchmarks", together)
+        if self.leader and self.world_cells:
+            recorder.extend("claims", self.world_cells)
         try:
             gathered = gather_to_leader(self._payload(recorder.results, cases), self.world,
                                         self.group)
@@ -318,6 +359,7 @@ class Job:
         from blitzbench.distributed.collectives import measure_collectives, sizes_for
         from blitzbench.results.names import COLLECTIVE_OPS, COLLECTIVES
 
+        self.world_cells = self.judge_world_claims(data)
         ops = self.select.keep(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
         records = measure_collectives(self.world, sizes_for(level, self.world.device),
                                       ops) if ops else []
@@ -380,7 +422,7 @@ class Job:
             tuple(dataclasses.replace(c, placement=mine.placement) for c in results.claims),
             tuple(dataclasses.replace(m, placement=mine.placement)
                   for m in results.benchmarks),
-            frozenset(planned_keys(cases, results.claims)))
+            frozenset(planned_keys(cases, results.claims)), skipped_busy(results))
 
     def _wait_for_every_rank(self) -> None:
         """Rank 0 polls every rank's state and posts the go-ahead; the others poll for
@@ -401,7 +443,8 @@ class Job:
             time.sleep(POLL_S)
 
     def conclude(self, recorder: RunRecorder, payloads: Sequence[RankPayload], spec: Spec,
-                 level: str, baseline: Sequence[MetricValue] | None) -> list[RuleResult]:
+                 level: str, baseline: Sequence[MetricValue] | None, *,
+                 forced: bool = False) -> list[RuleResult]:
         """Rank 0: every rank's records into the run folder, the rank view, the rows."""
         entries = [p.entry for p in payloads]
         benchmarks = tuple(m for p in payloads for m in p.benchmarks)
@@ -411,7 +454,8 @@ class Job:
         recorder.set("job", self.record(entries, view=view))
         if self.rank_traces:
             recorder.extend("profiles", [self._rank_trace_entry(recorder)])
-        return judge_ranks(payloads, spec, level, baseline) + view_rows(view, entries)
+        return judge_ranks(payloads, spec, level, baseline, forced=forced) + \
+            view_rows(view, entries)
 
     def _rank_trace_entry(self, recorder: RunRecorder) -> ProfileEntry:
         """The ranks' traces written into the run folder, and HTA's reading of them."""
@@ -529,3 +573,14 @@ def silence_limit_s(timeout_s: float) -> float:
     the margin, so that the job ends within ``--timeout`` of a rank's death (at least
     three beats: a rank busy for a moment must not count as dead)."""
     return max(3 * BEAT_S, timeout_s - STOP_MARGIN_S)
+
+
+def skipped_busy(results: RunResults) -> str:
+    """Why this rank measured no performance case: its pre-flight found the machine busy
+    and nobody passed --force ("" when it measured)."""
+    from blitzbench.acceptance.rules import NOT_MEASURED
+
+    found = results.preflight
+    if found is None or not found.busy or found.forced:
+        return ""
+    return f"{NOT_MEASURED}: the machine was busy before the run ({found.reason})"

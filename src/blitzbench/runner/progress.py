@@ -12,7 +12,7 @@ Advance = Callable[[str], None]
 
 
 @contextlib.contextmanager
-def progress(total: int) -> Iterator[Advance]:
+def progress(total: int, label: str = "accept") -> Iterator[Advance]:
     """A progress bar on stderr while the run goes on; silent when stderr is not a TTY."""
     from rich.console import Console
     from rich.progress import (
@@ -23,7 +23,7 @@ def progress(total: int) -> Iterator[Advance]:
         TimeElapsedColumn,
     )
 
-    bar = Progress(TextColumn("[bold]accept[/]"), BarColumn(), MofNCompleteColumn(),
+    bar = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("{task.description}"),
                    console=Console(stderr=True), disable=not sys.stderr.isatty(),
                    transient=True)

@@ -8,6 +8,7 @@ case that raised, a profiler that could not record) into a record, so the run go
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -23,6 +24,8 @@ from blitzbench.results.tutorial import TutorialResults, TutorialRun
 from blitzbench.runner.progress import Advance
 
 if TYPE_CHECKING:
+    from blitzbench.machine.monitor import MachineMonitor
+    from blitzbench.results.machine import MachineState
     from blitzbench.runner.session import Recorder
     from blitzbench.tutorial.sources import Tutorial
     from blitzbench.workloads.catalog import Case
@@ -63,32 +66,35 @@ def run_claims(devices: Sequence[torch.device], data: DataSource,
 
 def run_benchmarks(cases: Sequence[Case], recorder: Recorder, advance: Advance,
                    judged: Callable[[Case], bool] = lambda case: True,
-                   repeats: int = 1) -> None:
+                   repeats: int = 1, monitor: MachineMonitor | None = None) -> None:
     """Measure each case; save after each, with the wall seconds the case took
-    (``wall_s``: build, warm-up, calibration, every repeat; the figure to size a level by).
+    (``wall_s``: build, warm-up, calibration, every repeat; the figure to size a level by)
+    and, with a ``monitor``, the machine's state in each repeat's window.
 
     With ``repeats`` above 1 every case is measured in that many passes over the whole
     list (workloads/repeats.py says why), the record saved after each pass. With one, a
     noisy case a rule judges is re-measured once.
     """
     if repeats > 1:
-        _run_repeated(cases, recorder, advance, repeats)
+        _run_repeated(cases, recorder, advance, repeats, monitor)
         return
     recorder.extend("benchmarks", [])
     for case in cases:
         advance(f"{case.benchmark} {case.device}")
         started = time.perf_counter()
-        measurement = measure_with_retry(case, retry=judged(case))
+        with _window(monitor) as states:
+            measurement = measure_with_retry(case, retry=judged(case))
         wall_s = round(time.perf_counter() - started, 3)
-        measurement = dataclasses.replace(measurement, wall_s=wall_s)
+        measurement = dataclasses.replace(measurement, wall_s=wall_s, machine=tuple(states))
         recorder.extend("benchmarks", [measurement])
 
 
 def _run_repeated(cases: Sequence[Case], recorder: Recorder, advance: Advance,
-                  repeats: int) -> None:
-    from blitzbench.workloads.repeats import merge_repeats
+                  repeats: int, monitor: MachineMonitor | None) -> None:
+    from blitzbench.workloads.repeats import merge_repeats, takes_part
 
     parts: list[list[Measurement]] = [[] for _ in cases]
+    states: list[list[MachineState]] = [[] for _ in cases]
     wall = [0.0] * len(cases)
     recorder.extend("benchmarks", [])
     for repeat in range(repeats):
@@ -96,14 +102,29 @@ def _run_repeated(cases: Sequence[Case], recorder: Recorder, advance: Advance,
             advance(f"{case.benchmark} {case.device} (repeat {repeat + 1}/{repeats})")
             if done and not done[-1].ok:
                 continue  # a failure is recorded once, not retried each pass
+            if not takes_part(done, repeat, repeats):
+                continue  # a long call: three repeats of three rounds, spread
             started = time.perf_counter()
-            done.append(_guarded(case, lambda c, d=done: _measure(c, d, repeats)))
+            with _window(monitor) as found:
+                done.append(_guarded(case, lambda c, d=done: _measure(c, d, repeats)))
+            states[index] += found
             wall[index] += time.perf_counter() - started
             # saved after every measurement: an interrupted run keeps what it finished
-            merged = (merge_repeats(case, done, round(seconds, 3))
-                      for case, done, seconds in zip(cases, parts, wall, strict=True)
-                      if done)
+            merged = (dataclasses.replace(merge_repeats(case, done, round(seconds, 3)),
+                                          machine=tuple(seen))
+                      for case, done, seconds, seen in zip(cases, parts, wall, states,
+                                                           strict=True) if done)
             recorder.set("benchmarks", tuple(merged))
+
+
+@contextlib.contextmanager
+def _window(monitor: MachineMonitor | None) -> Iterator[list[MachineState]]:
+    """The machine's state over the block (a list of one, empty without a monitor)."""
+    found: list[MachineState] = []
+    start = monitor.mark() if monitor is not None else None
+    yield found
+    if monitor is not None and start is not None:
+        found.append(monitor.state(start, torch_threads=torch.get_num_threads()))
 
 
 def measure_with_retry(case: Case, measure: Callable[[Case], Measurement] | None = None,

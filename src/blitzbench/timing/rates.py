@@ -8,7 +8,9 @@ Unit names a workload may declare, per call:
 - ``link_bytes``: bytes moved between host and device; gives ``gb_per_s`` only (the link's
   speed depends on the host, so there is no table peak for it).
 - ``flop``: floating-point operations; gives ``tflop_per_s`` and, for bf16 work on a
-  listed GPU, ``fraction_of_peak`` of its dense bf16 throughput.
+  listed GPU, ``fraction_of_peak`` of its dense bf16 throughput; for fp32 work on the CPU,
+  ``fraction_of_peak`` of the peak computed from its cores, clock and FMA units
+  (timing/cpu_peak.py), or the reason there is none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import torch
 
+from blitzbench.timing.cpu_peak import NoCpuPeak, read_cpu_peak
 from blitzbench.timing.peaks import describe_peak, peak_for
 
 __all__ = ["KNOWN_UNITS", "derived_rates"]
@@ -26,6 +29,10 @@ __all__ = ["KNOWN_UNITS", "derived_rates"]
 KNOWN_UNITS = frozenset({"images", "bytes", "link_bytes", "flop"})
 GIGA = 1e9
 TERA = 1e12
+CPU_PEAK_DTYPE = "float32"  # the dtype timing/cpu_peak.py counts lanes of
+CPU_MEMORY_PEAK = ("unknown device: cpu (no nominal memory bandwidth: a process's share of "
+                   "the host's memory channels cannot be known from inside it; STREAM is "
+                   "judged against a floor in the spec)")
 
 
 def derived_rates(units: Mapping[str, float], params: Mapping[str, Any], device: str,
@@ -52,6 +59,8 @@ def derived_rates(units: Mapping[str, float], params: Mapping[str, Any], device:
 
 
 def _memory_peak(device: str, gb_per_s: float) -> dict[str, Any]:
+    if torch.device(device).type == "cpu":
+        return {"peak": CPU_MEMORY_PEAK}
     peak = _listed_peak(device)
     if peak is None:
         return {"peak": _unknown(device)}
@@ -60,6 +69,8 @@ def _memory_peak(device: str, gb_per_s: float) -> dict[str, Any]:
 
 
 def _compute_peak(device: str, params: Mapping[str, Any], tflop_per_s: float) -> dict[str, Any]:
+    if torch.device(device).type == "cpu":
+        return _cpu_compute_peak(params, tflop_per_s)
     peak = _listed_peak(device)
     if peak is None:
         return {"peak": _unknown(device)}
@@ -68,6 +79,19 @@ def _compute_peak(device: str, params: Mapping[str, Any], tflop_per_s: float) ->
                         f"{params.get('dtype', 'an unstated dtype')}"}
     return {"fraction_of_peak": tflop_per_s / peak.bf16_dense_tflop_per_s,
             "peak_tflop_per_s": peak.bf16_dense_tflop_per_s, "peak": describe_peak(device)}
+
+
+def _cpu_compute_peak(params: Mapping[str, Any], tflop_per_s: float) -> dict[str, Any]:
+    """fp32 work against the CPU's computed peak; any other dtype, or a CPU whose peak
+    cannot be computed, carries only the reason."""
+    if params.get("dtype") != CPU_PEAK_DTYPE:
+        return {"peak": f"cpu: blitzbench computes the {CPU_PEAK_DTYPE} peak only, this is "
+                        f"{params.get('dtype', 'an unstated dtype')}"}
+    peak = read_cpu_peak()
+    if isinstance(peak, NoCpuPeak):
+        return {"peak": f"cpu: no peak: {peak.reason}"}
+    return {"fraction_of_peak": tflop_per_s / peak.tflop_per_s,
+            "peak_tflop_per_s": peak.tflop_per_s, "peak": f"cpu: {peak.describe()}"}
 
 
 def _listed_peak(device: str):

@@ -23,7 +23,16 @@ from blitzbench.timing.loop import LONG_CALL_S
 from blitzbench.workloads.catalog import Case
 from blitzbench.workloads.measure import measure
 
-__all__ = ["measure_repeat", "merge_repeats"]
+__all__ = ["LONG_CASE_REPEATS", "MIN_REPEAT_ROUNDS", "measure_repeat", "merge_repeats",
+           "takes_part"]
+
+#: Rounds a repeat holds at least: a repeat's median is then the middle of three rounds,
+#: never one round (a single round caught by a neighbour's burst would be the repeat).
+MIN_REPEAT_ROUNDS = 3
+#: Repeats of a case whose call lasts LONG_CALL_S or more (a DataLoader pass): each holds
+#: MIN_REPEAT_ROUNDS rounds, so three of them take the nine rounds eight repeats of one
+#: round took, spread over the run (the first, middle and last passes).
+LONG_CASE_REPEATS = 3
 
 #: Warm-up calls of every repeat after the first: the first already warmed caches,
 #: allocator and kernels; one call lets the rebuilt case touch its fresh memory. A case
@@ -35,7 +44,7 @@ def measure_repeat(case: Case, earlier: Sequence[Measurement], repeats: int) -> 
     """One repeat of ``case``: 1/``repeats`` of its rounds and time budget. Repeats after
     the first keep the first's calls per round and derive their rates from the pooled
     median of every repeat so far."""
-    min_rounds = max(1, math.ceil(case.min_rounds / repeats))
+    min_rounds = max(MIN_REPEAT_ROUNDS, math.ceil(case.min_rounds / repeats))
     max_time_s = case.max_time_s / repeats
     if not earlier:
         return measure(case, min_rounds=min_rounds, max_time_s=max_time_s)
@@ -59,3 +68,12 @@ def merge_repeats(case: Case, parts: Sequence[Measurement], wall_s: float) -> Me
     blocks = tuple(len(part.times_s) for part in parts) if len(parts) > 1 else ()
     return Measurement(case.benchmark, case.device, params, times, dict(parts[-1].extra),
                        wall_s=wall_s, blocks=blocks)
+
+
+def takes_part(earlier: Sequence[Measurement], repeat: int, repeats: int) -> bool:
+    """Whether a case is measured in pass ``repeat`` of ``repeats``: every pass, unless
+    its first repeat showed a long call, then only the first, middle and last passes."""
+    if not earlier or repeats <= LONG_CASE_REPEATS or earlier[0].median_s < LONG_CALL_S:
+        return True
+    chosen = {0, repeats // 2, repeats - 1}
+    return repeat in chosen

@@ -6,7 +6,9 @@ tensor, many times any L2) it is the memory system. Views (``t_``, ``x[:, 1]``),
 ``.numpy()`` and ``torch.from_numpy`` cost the same at both sizes (O(1), zero-copy);
 ``torch.tensor(a)`` copies and grows with the size. ``x + y`` allocates its result each
 call, ``torch.add(..., out=)`` and ``add_`` do not: on the CPU the difference is the page
-faults of a fresh 64 MiB buffer.
+faults of a fresh 64 MiB buffer. The quick level's 16 MiB tensors fit a large L3, so the
+CPU's memory bandwidth a rule judges is STREAM's copy and triad at 4x the last-level cache
+on every core (workloads/stream.py, listed here as ``tensor_ops.stream_*``).
 
 Every workload here is one Python statement (``x + y``) with its globals: the timing loop
 compiles it into its body as ``torch.utils.benchmark`` does, so a 5x3 figure is the
@@ -16,6 +18,7 @@ same statement, for untimed use.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -23,8 +26,11 @@ import numpy as np
 import torch
 
 from blitzbench.results.names import MEMORY_PARAM, SCALE_PARAM, SIZE_PARAM
+from blitzbench.timing.cpu_peak import usable_physical_cores
 from blitzbench.timing.workload import Workload, statement_workload
+from blitzbench.workloads import stream
 from blitzbench.workloads.catalog import DEEPER, LEVELS, QUICK, Case, make_case
+from blitzbench.workloads.stream import use_threads
 
 if TYPE_CHECKING:
     from blitzbench.workloads.cifar import DataSource
@@ -149,9 +155,13 @@ def _h2d(pinned: bool) -> Builder:
 
 
 def _matmul(n: int, device: torch.device, dtype: torch.dtype) -> Callable[[], Workload]:
+    """``a @ b``, 2n^3 FLOP. On the CPU with one intra-op thread per usable physical core
+    until the teardown: the cores its computed peak counts (timing/cpu_peak.py)."""
     def build() -> Workload:
+        restore = use_threads(usable_physical_cores()) if device.type == "cpu" else None
         a, b = (t.to(dtype) for t in _operands((n, n), device))
-        return statement_workload("a @ b", {"a": a, "b": b}, {"flop": 2.0 * n ** 3})
+        workload = statement_workload("a @ b", {"a": a, "b": b}, {"flop": 2.0 * n ** 3})
+        return dataclasses.replace(workload, teardown=restore)
     return build
 
 
@@ -217,7 +227,7 @@ def cases(device: torch.device, data: DataSource) -> list[Case]:
                       for op, builder in NUMPY_BRIDGE.items()]
     if device.type == "cuda":
         found += _copy_cases(device)
-    return found + _matmul_cases(device)
+    return found + stream.cases(device) + _matmul_cases(device)
 
 
 def _copy_cases(device: torch.device) -> list[Case]:

@@ -1,0 +1,120 @@
+"""An A/B run, as a report section and as a terminal table.
+
+Every number shown is one the verdict rests on: the ratio is the Hodges-Lehmann estimate
+of the pairs' B/A ratios (not a ratio of two pooled medians), beside its interval, the
+pairs it came from, and the smallest change the case could have called SLOWER (what a
+reader needs to trust a SAME). The per-side medians are shown as context, labelled so.
+The verdicts come from results/paired.py's ``judge_record``, nothing re-derived here.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from collections.abc import Sequence
+
+from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
+from blitzbench.report.formatting import MISSING, fmt_duration_s
+from blitzbench.report.tones import COMPARE_TONES
+from blitzbench.results.ab import ABRecord, PairedCase
+from blitzbench.results.compare import Comparison, Verdict, percent
+from blitzbench.results.paired import detectable_change, judge_record
+
+__all__ = ["ab_blocks", "print_ab", "summary_line"]
+
+HEADER = ("verdict", "case", "device", "B/A (paired)", "interval", "could detect", "pairs",
+          "A median", "B median")
+
+
+def summary_line(record: ABRecord, judged: Sequence[tuple[PairedCase, Comparison]]) -> str:
+    """``0 SLOWER, 0 FASTER, 30 SAME, 3 NOISY of 33 cases (B = ... against A = ...)``."""
+    found = {v: sum(c.verdict is v for _, c in judged) for v in Verdict}
+    counts = ", ".join(f"{n} {v.value}" for v, n in found.items())
+    return (f"{counts} of {len(judged)} cases (B = {record.b.spec} against A = "
+            f"{record.a.spec}; {record.threads} thread(s) each on core(s) "
+            f"{', '.join(map(str, record.cores)) or 'any'}, level {record.level})")
+
+
+def _method_text(record: ABRecord, judged: Sequence[tuple[PairedCase, Comparison]]) -> str:
+    level = percent(judged[0][1].confidence) if judged else MISSING
+    return (f"Each case was measured by both sides in alternating slots, in random order "
+            f"(seed {record.seed}); B/A is the Hodges-Lehmann estimate of the pairs' "
+            f"ratios and the interval its signed-rank interval at {level} (Bonferroni over "
+            f"{len(judged)} cases, 95% for all together). SLOWER or FASTER: the interval "
+            f"lies past 1 and the ratio past the threshold of {record.threshold:.0%}; SAME: "
+            f"inside it; NOISY: neither. 'could detect' is the smallest slowdown this "
+            f"case's spread would have called SLOWER.")
+
+
+def ab_blocks(record: ABRecord | None) -> list[Block]:
+    """The report's A/B section (nothing for a run without one)."""
+    if record is None:
+        return []
+    judged = judge_record(record)
+    blocks: list[Block] = [Heading(2, "A/B comparison", "ab"),
+                           Paragraph(summary_line(record, judged), _tone(judged)),
+                           Paragraph(_method_text(record, judged))]
+    blocks += _side_blocks(record)
+    blocks.append(Table(HEADER, tuple(_cells(case, c) for case, c in judged),
+                        frozenset(range(3, 9))))
+    if record.not_compared:
+        blocks.append(Paragraph("Not compared (one side has no such case): "
+                                + "; ".join(record.not_compared) + ".", "warn"))
+    return blocks
+
+
+def _side_blocks(record: ABRecord) -> list[Block]:
+    rows = tuple((Cell(side.name), Cell(side.spec, code=True),
+                  Cell(", ".join(f"{k} {v}" for k, v in side.versions.items()
+                                 if k != "executable")))
+                 for side in (record.a, record.b))
+    return [Table(("side", "interpreter", "versions"), rows)]
+
+
+def _cells(case: PairedCase, c: Comparison) -> tuple[Cell, ...]:
+    tone = COMPARE_TONES.get(c.verdict.value, "")
+    tested = math.isfinite(c.ratio)
+    detect = detectable_change(c)
+    return (Cell(c.verdict.value, tone), Cell(case.prefix, code=True), Cell(case.device),
+            Cell(f"{c.ratio:.3f}" if tested else MISSING, tone),
+            Cell(f"{c.low:.3f}–{c.high:.3f}" if tested else c.reason),
+            Cell(f"{detect:.0%}" if math.isfinite(detect) else MISSING),
+            Cell(str(case.pairs)), Cell(_median(case.a_s)), Cell(_median(case.b_s)))
+
+
+def _median(times: Sequence[float]) -> str:
+    return fmt_duration_s(statistics.median(times)) if times else MISSING
+
+
+def _tone(judged: Sequence[tuple[PairedCase, Comparison]]) -> str:
+    found = {c.verdict for _, c in judged}
+    return "bad" if Verdict.SLOWER in found else "warn" if Verdict.NOISY in found else "good"
+
+
+def print_ab(record: ABRecord, *, show_all: bool = False) -> None:
+    """The summary line, then the cases that are not SAME (every case with ``show_all``),
+    status first and one case per row: readable at 80 columns."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table as RichTable
+
+    from blitzbench.report.tones import style_of
+
+    judged = judge_record(record)
+    print(f"ab: {summary_line(record, judged)}")
+    shown = [(case, c) for case, c in judged if show_all or c.verdict is not Verdict.SAME]
+    if not shown:
+        return
+    table = RichTable(box=None, pad_edge=False)
+    for column in ("verdict", "case", "B/A", "interval", "detect"):
+        table.add_column(column, overflow="fold")
+    for case, c in shown:
+        tested = math.isfinite(c.ratio)
+        detect = detectable_change(c)
+        style = style_of(c.verdict.value, COMPARE_TONES)
+        table.add_row(f"[{style}]{c.verdict.value}[/]", escape(f"{case.prefix} {case.device}"),
+                      f"{c.ratio:.3f}" if tested else "-",
+                      f"{c.low:.3f}-{c.high:.3f}" if tested else escape(c.reason),
+                      f"{detect:.0%}" if math.isfinite(detect) else "-")
+    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 100).print(table)
