@@ -390,3 +390,21 @@ def test_force_judges_a_busy_machine_and_says_so(tmp_path, fake_steps, monkeypat
     results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
     assert results["preflight"]["forced"] is True
     assert any("measured anyway (--force)" in n for n in results["acceptance"]["notes"])
+
+
+def test_ctrl_c_in_the_preflight_keeps_the_folder_marked_interrupted(tmp_path, fake_steps,
+                                                                      monkeypatch, capsys):
+    from conftest import fake_machine
+
+    monitor = fake_machine(monkeypatch)
+
+    def interrupted(start, end=None, *, torch_threads=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(monitor, "state", interrupted)
+    assert accept(tmp_path, "--spec", str(spec_file(tmp_path))) == 130
+    results = json.loads((run_folder(tmp_path) / RESULTS_FILE).read_text())
+    assert results["interrupted"] is True and results["complete"] is False
+    assert fake_steps.calls == []
+    err = capsys.readouterr().err
+    assert "run folder (incomplete)" in err and "Traceback" not in err

@@ -15,15 +15,15 @@ from blitzbench.acceptance.metrics import extract_metrics, planned_metric_keys
 from blitzbench.acceptance.rules import RunDevices, Status, judge
 from blitzbench.acceptance.spec import load_spec, parse_spec
 from blitzbench.errors import UsageError
-from blitzbench.results.derived import loader_pass_findings, loader_steady_shares
-from blitzbench.results.names import LOADER_STEADY, LOADER_STEADY_SHARE, RATE_FIELD
+from blitzbench.results.derived import loader_pass_findings, loader_worker_shares
+from blitzbench.results.names import LOADER_STEADY, LOADER_WORKER_SHARE, RATE_FIELD
 from blitzbench.results.records import Measurement, RunResults
 from blitzbench.timing.cpu_peak import usable_cpus
 from blitzbench.workloads import stream
 from blitzbench.workloads.measure import teardown
 
 RECORDED = Path(__file__).parent / "cpu_rules"
-CPU_RULES = ("cpu-stream-copy", "cpu-stream-triad", "cpu-fp32-gemm", "loader-steady-share")
+CPU_RULES = ("cpu-stream-copy", "cpu-stream-triad", "cpu-fp32-gemm", "loader-worker-share")
 #: extra figures that scale with the machine's speed (times scale the other way)
 SPEED_FIGURES = ("gb_per_s", "tflop_per_s", RATE_FIELD, "fraction_of_peak")
 CPU = RunDevices(("cpu",), {})
@@ -109,13 +109,13 @@ def test_a_built_stream_case_runs_on_every_core_and_restores_the_threads():
 
 # --- the DataLoader figure ------------------------------------------------------------
 
-def test_the_steady_share_is_the_best_worker_count_over_in_process():
-    (share,) = loader_steady_shares(recorded("healthy_quick.json"))
+def test_the_worker_share_is_one_worker_over_in_process_with_the_best_beside_it():
+    (share,) = loader_worker_shares(recorded("healthy_quick.json"))
     rates = {int(m.params["num_workers"]): m.figure(RATE_FIELD)
              for m in recorded("healthy_quick.json") if m.benchmark == LOADER_STEADY}
-    assert share.batch_size == 64 and share.best_workers == max((1, 2), key=rates.get)
-    assert share.share == pytest.approx(rates[share.best_workers] / rates[0])
-    assert "of the" in share.sentence() and "in-process" in share.sentence()
+    assert share.batch_size == 64 and share.share == pytest.approx(rates[1] / rates[0])
+    assert share.best_workers == max((1, 2), key=rates.get)
+    assert "one worker drew" in share.sentence() and "in-process" in share.sentence()
 
 
 def test_the_pass_finding_says_which_was_fastest_and_what_start_up_cost():
@@ -130,9 +130,9 @@ def test_the_pass_finding_says_which_was_fastest_and_what_start_up_cost():
 
 
 @pytest.mark.parametrize("name", ["healthy_quick.json", "slow_workers_quick.json"])
-def test_the_steady_share_is_planned_from_the_cases_and_computed_from_their_records(name):
+def test_the_worker_share_is_planned_from_the_cases_and_computed_from_their_records(name):
     records = [m for m in recorded(name) if m.benchmark == LOADER_STEADY]
-    metric = f"{LOADER_STEADY_SHARE}[batch_size=64]"
+    metric = f"{LOADER_WORKER_SHARE}[batch_size=64]"
     assert (metric, "cpu") in planned_metric_keys(records)
     run = RunResults("recorded", "accept", benchmarks=tuple(records))
     values = {v.metric: v for v in extract_metrics(run)}
@@ -158,7 +158,7 @@ def test_the_loader_rule_fails_workers_at_half_speed(shipped):
     """A machine uniformly half as fast keeps the share (both sides halve): what the rule
     catches is workers slower than the main process, recorded with each worker doing
     every item twice (tests/cpu_rules/record.py)."""
-    rows = judged(shipped, recorded("slow_workers_quick.json"), "loader-steady-share")
+    rows = judged(shipped, recorded("slow_workers_quick.json"), "loader-worker-share")
     assert rows and all(r.status is Status.FAIL for r in rows), [r.shown for r in rows]
 
 

@@ -13,8 +13,8 @@ spec, the verdict table, the baseline comparison and the fleet table read one sc
   CPU images/s of the eager LeNet training step), ``lenet.cuda_crossover_batch_size`` (the
   smallest measured batch size from which CUDA stays faster),
   ``loader.scaling_efficiency[batch_size=N]`` (DataLoader images/s at the best worker count
-  over 1 worker, divided by that count), ``loader.steady_worker_share[batch_size=N]``
-  (steady-state DataLoader images/s at the best worker count over 0 workers').
+  over 1 worker, divided by that count), ``loader.worker_share[batch_size=N]``
+  (steady-state DataLoader images/s with one worker over 0 workers').
 
 The device is not part of a name: a rule picks devices with its own selector. Values are
 extracted from the records of :mod:`blitzbench.results.records`, so a baseline run and the
@@ -35,7 +35,7 @@ from blitzbench.results.derived import (
     cuda_speedups,
     loader_pass_findings,
     loader_scalings,
-    loader_steady_shares,
+    loader_worker_shares,
 )
 from blitzbench.results.names import (
     ALGBW_FIELD,
@@ -54,7 +54,7 @@ from blitzbench.results.names import (
     LOADER,
     LOADER_EFFICIENCY,
     LOADER_STEADY,
-    LOADER_STEADY_SHARE,
+    LOADER_WORKER_SHARE,
     MEDIAN_FIELD,
     RATE_FIELD,
     RATE_PER_RANK_FIELD,
@@ -75,7 +75,7 @@ __all__ = [
     "LENET_CROSSOVER",
     "LENET_SPEEDUP",
     "LOADER_EFFICIENCY",
-    "LOADER_STEADY_SHARE",
+    "LOADER_WORKER_SHARE",
     "WORLD_FAMILIES",
     "MetricValue",
     "claim_metric",
@@ -173,9 +173,9 @@ DERIVED_DESCRIPTIONS = {
     LENET_CROSSOVER: ("batch size", "smallest measured batch from which CUDA stays faster"),
     LOADER_EFFICIENCY: ("of linear", "DataLoader images/s at the best worker count over "
                                      "1 worker, divided by that count"),
-    LOADER_STEADY_SHARE: ("of in-process", "steady-state DataLoader images/s (workers "
-                                           "already running) at the best worker count over "
-                                           "0 workers' (in-process)"),
+    LOADER_WORKER_SHARE: ("of in-process", "steady-state DataLoader images/s (workers "
+                                           "already running) with one worker over 0 "
+                                           "workers' (in-process)"),
 }
 WILDCARD_HINT = ("# a spec's metric may use * as a wildcard: each group's first line is a "
                  "pattern that matches every name under it (for example "
@@ -308,7 +308,7 @@ def extract_metrics(results: RunResults) -> list[MetricValue]:
     return [*claim_values(results.claims), *tutorial_values(results.tutorial),
             *benchmark_values(results.benchmarks),
             *lenet_speedups(results.benchmarks), *loader_efficiencies(results.benchmarks),
-            *loader_steady_values(results.benchmarks)]
+            *loader_worker_values(results.benchmarks)]
 
 
 def planned_metric_keys(cases: Iterable[Any]) -> set[tuple[str, str]]:
@@ -327,7 +327,7 @@ def planned_metric_keys(cases: Iterable[Any]) -> set[tuple[str, str]]:
         keys |= {(name, case.device)
                  for name in derived_metric_names(case.benchmark, case.params)
                  if (one_worker and name.startswith(LOADER_EFFICIENCY))
-                 or (in_process and name.startswith(LOADER_STEADY_SHARE))
+                 or (in_process and name.startswith(LOADER_WORKER_SHARE))
                  or (feeds_speedup and name.startswith(LENET_PREFIXES))}
     return keys
 
@@ -340,7 +340,7 @@ def derived_metric_names(benchmark: str, params: Mapping[str, Any]) -> set[str]:
     if benchmark == LOADER:
         return {metric_prefix(LOADER_EFFICIENCY, batch)}
     if benchmark == LOADER_STEADY:
-        return {metric_prefix(LOADER_STEADY_SHARE, batch)}
+        return {metric_prefix(LOADER_WORKER_SHARE, batch)}
     return set()
 
 
@@ -482,23 +482,29 @@ def _zero_fastest(finding: LoaderPassFinding | None) -> str:
     return f"; 0 workers was {finding.ratio:.1f}x faster than any worker count"
 
 
-def loader_steady_values(records: Sequence[Measurement]) -> list[MetricValue]:
-    """Steady-state images/s at the best worker count over in-process, per device and
-    batch size; shown with the per-pass finding of every batch size on that device."""
+def loader_worker_values(records: Sequence[Measurement]) -> list[MetricValue]:
+    """Steady-state images/s of one worker over in-process, per device and batch size;
+    shown with the best worker count's steady rate and the per-pass finding of every batch
+    size on that device (the terminal's only word on 0 workers being fastest)."""
     values = []
     passes = loader_pass_findings(records)
-    for share in loader_steady_shares(records):
+    for share in loader_worker_shares(records):
         per_pass = "; ".join(_pass_summary(f) for f in passes if f.device == share.device)
-        display = (f"{share.share:.2f} of in-process (steady, {share.best_workers} "
-                   f"worker{'s' if share.best_workers != 1 else ''}: "
-                   f"{format_number(share.best.figure(RATE_FIELD) or 0)} vs "
-                   f"{format_number(share.in_process.figure(RATE_FIELD) or 0)} "
-                   f"images/s)" + (f"; per pass: {per_pass}" if per_pass else ""))
+        best = "" if share.best_workers == 1 else \
+            f"; best {share.best_workers} workers {format_number(_steady(share.best))}"
+        display = (f"{share.share:.2f} of in-process (steady: 1 worker "
+                   f"{format_number(_steady(share.one))} vs "
+                   f"{format_number(_steady(share.in_process))} images/s{best})"
+                   + (f"; per pass: {per_pass}" if per_pass else ""))
         values.append(MetricValue(
-            metric_prefix(LOADER_STEADY_SHARE, {BATCH_PARAM: share.batch_size}),
+            metric_prefix(LOADER_WORKER_SHARE, {BATCH_PARAM: share.batch_size}),
             share.device, share.share, "of in-process", share.rel_spread, share.noisy,
             display=display))
     return values
+
+
+def _steady(record: Measurement) -> float:
+    return record.figure(RATE_FIELD) or 0.0
 
 
 def _pass_summary(finding: LoaderPassFinding) -> str:

@@ -75,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_threshold(parser, 100 * DEFAULT_THRESHOLD, "smallest change called FASTER or SLOWER")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the order of A and B within pairs (default 0)")
+    parser.add_argument("--count-instructions", action="store_true",
+                        help="also count each CPU case's instructions on both sides under "
+                             "callgrind (valgrind; one process a side, both at once: "
+                             "minutes) and judge the counts (2%% threshold)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--all", action="store_true",
                         help="list every case, not only those that are not SAME")
@@ -110,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
                                save=lambda found: recorder.set("ab", found))
     finally:
         sides.stop()
+    if args.count_instructions:
+        with recording(recorder):
+            record = _with_counts(record, specs, keys, args.level, inputs)
+            recorder.set("ab", record)
     recorder.finish()
     _render(recorder.folder)
     _print(record, args)
@@ -125,11 +133,32 @@ def _check_threads(threads: int) -> None:
                          f"cores: a run never has more compute threads than cores")
 
 
+def _with_counts(record: ABRecord, specs: list[Any], keys: list[str], level: str,
+                 inputs: Any) -> ABRecord:
+    """Both sides' CPU cases counted under callgrind, the two valgrind processes at once
+    (each runs one thread; the machine has at least two cores for them or they share)."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from blitzbench.runner.counting import count_cases
+    from blitzbench.timing.instructions import Interpreter
+
+    cases = [case for case in record.cases if case.device == "cpu" and case.key in keys]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = [pool.submit(count_cases, cases, level, inputs.data,
+                             interpreter=Interpreter(spec.command, dict(spec.env)))
+                 for spec in specs]
+        counts_a, counts_b = (future.result() for future in found)
+    return dataclasses.replace(record, counts_a=counts_a, counts_b=counts_b)
+
+
 def exit_code(record: ABRecord) -> int:
-    """1 when a case is SLOWER; else 8 when a case could not be judged; else 0."""
-    from blitzbench.results.paired import judge_record
+    """1 when a case is SLOWER (in time or in instructions); else 8 when a case could not
+    be judged; else 0."""
+    from blitzbench.results.paired import count_verdicts, judge_record
 
     verdicts = [c.verdict for _, c in judge_record(record)]
+    verdicts += [c.verdict for _, _, c in count_verdicts(record) if c.verdict is not None]
     if Verdict.SLOWER in verdicts:
         return EXIT_FAILED
     unjudged = Verdict.NOISY in verdicts or any(case.error for case in record.cases)
@@ -145,7 +174,22 @@ def ab_json(record: ABRecord) -> dict[str, Any]:
     return {"side_a": record.a.spec, "side_b": record.b.spec, "summary": counts(judged),
             "threads": record.threads, "level": record.level,
             "not_compared": list(record.not_compared),
-            "figures": [_figure(case, c, detectable_change(c)) for case, c in judged]}
+            "figures": [_figure(case, c, detectable_change(c)) for case, c in judged],
+            "instructions": _counts_json(record)}
+
+
+def _counts_json(record: ABRecord) -> dict[str, Any] | None:
+    """The instruction counts' verdicts (None without --count-instructions)."""
+    from blitzbench.results.paired import count_verdicts
+
+    if record.counts_a is None or record.counts_b is None:
+        return None
+    skipped = record.counts_a.skipped or record.counts_b.skipped
+    return {"skipped": skipped, "figures": [
+        {"benchmark": b.benchmark, "device": b.device, "params": dict(b.params),
+         "verdict": c.label, "ratio": c.ratio if c.comparable else None,
+         "instructions_a": a.instructions_per_call, "instructions_b": b.instructions_per_call,
+         "evidence": c.evidence()} for a, b, c in count_verdicts(record)]}
 
 
 def _figure(case: PairedCase, c: Comparison, detectable: float) -> dict[str, Any]:

@@ -84,6 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: $BLITZBENCH_TUTORIAL, else the shared post beside "
                              "a source checkout; 'none' runs none)")
     add_case_filter(parser, "benchmark cases, claims and world figures")
+    parser.add_argument("--count-instructions", action="store_true",
+                        help="also count each CPU case's instructions under callgrind "
+                             "(valgrind; minutes: one valgrind process for all cases); "
+                             "with --baseline, counts are judged against the baseline's")
     parser.add_argument("--force", action="store_true",
                         help="measure and judge the performance rules even when the machine "
                              "is busy (the verdict says so); without it they are "
@@ -230,7 +234,8 @@ def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
         return EXIT_OK  # a non-zero rank's part ends when rank 0 has its records
     outcome = verdict(rows)
     elapsed = time.perf_counter() - started
-    notes = noise_notes(recorder.results.benchmarks, recorder.results.preflight)
+    notes = noise_notes(recorder.results.benchmarks, recorder.results.preflight) + \
+        _judged_notes(rows)
     recorder.set("acceptance", _acceptance_record(outcome, args.level, inputs.spec,
                                                   inputs.baseline, rows, round(elapsed, 1),
                                                   step_s, notes))
@@ -242,6 +247,18 @@ def _accept(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInputs,
         saved = save_baseline(recorder.results, inputs.run.reports)
         print(f"baseline saved: {saved}", file=sys.stderr)
     return {ACCEPTED: EXIT_OK, INCONCLUSIVE: EXIT_NOT_JUDGED}.get(outcome, EXIT_FAILED)
+
+
+def _judged_notes(rows: list[RuleResult]) -> list[str]:
+    """Say so when no performance rule was judged: a verdict from claims alone."""
+    from blitzbench.acceptance.rules import Status, is_performance
+
+    performance = [r for r in rows if is_performance(r.metric)]
+    judged = [r for r in performance if r.status in (Status.PASS, Status.FAIL)]
+    if performance and not judged:
+        return [f"no performance rule was judged ({len(performance)} skipped, noisy or "
+                f"inconclusive): this verdict rests on correctness alone"]
+    return []
 
 
 def _machine_busy(results: RunResults, force: bool) -> MachineBusy:
@@ -259,16 +276,21 @@ def _rows(level: str, recorder: Recorder, inputs: AcceptInputs, cases: list[Any]
           machine: MachineBusy) -> list[RuleResult] | None:
     """The verdict's rows: every rule on this run; in a job, on rank 0, every rule on
     every rank and the ranks against each other (None on the other ranks)."""
+    from blitzbench.acceptance.count_rules import count_rows
+    from blitzbench.acceptance.health_rules import health_rows
     from blitzbench.acceptance.metrics import extract_metrics
     from blitzbench.acceptance.rules import judge
     from blitzbench.runner.plan import planned_keys
 
     base = extract_metrics(inputs.baseline.results) if inputs.baseline else None
     if job is None:
-        return judge(inputs.spec, extract_metrics(recorder.results), run_devices,
-                     planned=planned_keys(cases, recorder.results.claims,
-                                          recorder.results.tutorial),
-                     level=level, baseline=base, machine=machine)
+        results = recorder.results
+        counted = count_rows(results.instructions,
+                             inputs.baseline.results.instructions) if inputs.baseline else []
+        return judge(inputs.spec, extract_metrics(results), run_devices,
+                     planned=planned_keys(cases, results.claims, results.tutorial),
+                     level=level, baseline=base, machine=machine) + counted + \
+            health_rows(results.gpu_health, results.stress)
     payloads = job.gather(recorder, cases, level, inputs.run.data)
     return None if payloads is None else job.conclude(recorder, payloads, inputs.spec, level,
                                                       base, forced=machine.forced)
@@ -289,6 +311,7 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
     import torch
 
     from blitzbench.runner import steps
+    from blitzbench.runner.gpu_watch import stress_all, watching_gpus
     from blitzbench.runner.progress import progress
     from blitzbench.runner.watch import check_machine, watching
     from blitzbench.workloads.catalog import LEVEL_REPEATS
@@ -317,9 +340,22 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
             recorder.set("tutorial", steps.run_tutorial(inputs.tutorial, run.devices,
                                                         run.data))
             step_s["tutorial"], mark = _since(mark)
-        steps.run_benchmarks(cases if measure else [], recorder, advance, judged, repeats,
-                             monitor)
+        with watching_gpus(run.devices if job is None else []) as gpu:
+            steps.run_benchmarks(cases if measure else [], recorder, advance, judged,
+                                 repeats, monitor)
+            if gpu is not None and measure and args.level == "full":
+                advance("sustained stress: the bf16 matmul for 2 minutes, every GPU at once")
+                recorder.set("stress", stress_all([d for d in run.devices
+                                                   if d.type == "cuda"]))
+        if gpu is not None:
+            recorder.set("gpu_health", gpu.record())
         step_s["benchmarks"], mark = _since(mark)
+        if args.count_instructions and job is None:
+            from blitzbench.runner.counting import count_cases
+
+            advance("instruction counts: one valgrind process for the CPU cases")
+            recorder.set("instructions", count_cases(cases, args.level, run.data))
+            step_s["instructions"], mark = _since(mark)
         advance("profile: LeNet training step")
         if measure and (job.profiles if job else args.profile):
             steps.run_profile(recorder, run.reports, run.devices, run.data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Sequence
 
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
@@ -19,9 +20,9 @@ from blitzbench.report.formatting import MISSING, fmt_duration_s
 from blitzbench.report.tones import COMPARE_TONES
 from blitzbench.results.ab import ABRecord, PairedCase
 from blitzbench.results.compare import Comparison, Verdict, percent
-from blitzbench.results.paired import detectable_change, judge_record
+from blitzbench.results.paired import count_verdicts, detectable_change, judge_record
 
-__all__ = ["ab_blocks", "print_ab", "summary_line"]
+__all__ = ["ab_blocks", "count_lines", "print_ab", "summary_line"]
 
 HEADER = ("verdict", "case", "device", "B/A (paired)", "interval", "could detect", "pairs",
           "A median", "B median")
@@ -61,7 +62,29 @@ def ab_blocks(record: ABRecord | None) -> list[Block]:
     if record.not_compared:
         blocks.append(Paragraph("Not compared (one side has no such case): "
                                 + "; ".join(record.not_compared) + ".", "warn"))
-    return blocks
+    return blocks + _count_blocks(record)
+
+
+def _count_blocks(record: ABRecord) -> list[Block]:
+    """The instruction counts' table (``--count-instructions``), or why there are none."""
+    if record.counts_a is None or record.counts_b is None:
+        return []
+    skipped = record.counts_a.skipped or record.counts_b.skipped
+    if skipped:
+        return [Heading(3, "Instruction counts", "ab-counts"),
+                Paragraph(f"Not counted: {skipped}.", "warn")]
+    rows = tuple((Cell(c.label, COMPARE_TONES.get(c.label, "")), Cell(b.prefix, code=True),
+                  Cell(f"{c.ratio:.4f}" if c.comparable else MISSING),
+                  Cell(f"{a.instructions_per_call:,.0f}" if a.ok else MISSING),
+                  Cell(f"{b.instructions_per_call:,.0f}" if b.ok else MISSING),
+                  Cell(c.evidence() if not c.comparable else ""))
+                 for a, b, c in count_verdicts(record))
+    return [Heading(3, "Instruction counts", "ab-counts"),
+            Paragraph("Instructions per call under callgrind, one valgrind process a side, "
+                      "judged at 2% (processes agree to 0.5%); counts cannot see "
+                      "memory-bandwidth, cache or threading changes."),
+            Table(("verdict", "case", "B/A", "A per call", "B per call", "why not compared"),
+                  rows, frozenset({2, 3, 4}))]
 
 
 def _side_blocks(record: ABRecord) -> list[Block]:
@@ -103,6 +126,8 @@ def print_ab(record: ABRecord, *, show_all: bool = False) -> None:
 
     judged = judge_record(record)
     print(f"ab: {summary_line(record, judged)}")
+    for line in count_lines(record):
+        print(line)
     shown = [(case, c) for case, c in judged if show_all or c.verdict is not Verdict.SAME]
     if not shown:
         return
@@ -118,3 +143,19 @@ def print_ab(record: ABRecord, *, show_all: bool = False) -> None:
                       f"{c.low:.3f}-{c.high:.3f}" if tested else escape(c.reason),
                       f"{detect:.0%}" if math.isfinite(detect) else "-")
     Console(file=sys.stdout, width=None if sys.stdout.isatty() else 100).print(table)
+
+
+def count_lines(record: ABRecord) -> list[str]:
+    """The instruction counts in a few lines: the tally, then each case not SAME."""
+    if record.counts_a is None or record.counts_b is None:
+        return []
+    skipped = record.counts_a.skipped or record.counts_b.skipped
+    if skipped:
+        return [f"instructions: not counted: {skipped}"]
+    found = count_verdicts(record)
+    tally = Counter(c.label for _, _, c in found)
+    lines = [f"instructions: {', '.join(f'{n} {v}' for v, n in sorted(tally.items()))} of "
+             f"{len(found)} CPU cases (callgrind, threshold 2%)"]
+    lines += [f"  {c.label} {b.prefix}: {c.evidence()}" for _, b, c in found
+              if c.label != "SAME"]
+    return lines

@@ -26,6 +26,7 @@ from blitzbench.results.checking import (
     _text,
     _whole,
 )
+from blitzbench.results.instructions import CountsRecord
 from blitzbench.results.names import metric_prefix
 
 __all__ = ["MAX_PAIRS", "ABRecord", "PairedCase", "Side"]
@@ -178,16 +179,20 @@ class ABRecord:
     not_compared: tuple[str, ...] = ()
     complete: bool = False
     cores: tuple[int, ...] = ()  # the cores both sides were pinned to
+    counts_a: CountsRecord | None = None  # --count-instructions: each side's counts
+    counts_b: CountsRecord | None = None
 
     KEYS = ("a", "b", "threads", "level", "seed", "threshold", "cases", "not_compared",
-            "complete", "cores")
+            "complete", "cores", "counts_a", "counts_b")
 
     def to_json(self) -> dict[str, Any]:
         return {"a": self.a.to_json(), "b": self.b.to_json(), "threads": self.threads,
                 "level": self.level, "seed": self.seed, "threshold": self.threshold,
                 "cases": [c.to_json() for c in self.cases],
                 "not_compared": list(self.not_compared), "complete": self.complete,
-                "cores": list(self.cores)}
+                "cores": list(self.cores),
+                "counts_a": None if self.counts_a is None else self.counts_a.to_json(),
+                "counts_b": None if self.counts_b is None else self.counts_b.to_json()}
 
     @classmethod
     def from_json(cls, value: Any, where: str = "ab") -> ABRecord:
@@ -208,7 +213,10 @@ class ABRecord:
                    _records(data, "cases", where, PairedCase.from_json),
                    tuple(missing), _flag(data, "complete", where),
                    tuple(_whole(c, f"{where}.cores[{i}]", 1 << 16)
-                         for i, c in enumerate(cores)))
+                         for i, c in enumerate(cores)),
+                   *(None if data.get(k) is None else
+                     CountsRecord.from_json(data[k], f"{where}.{k}")
+                     for k in ("counts_a", "counts_b")))
 
 
 def _times(value: Any, where: str) -> tuple[float, ...]:

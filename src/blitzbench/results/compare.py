@@ -48,10 +48,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from blitzbench.results.records import Measurement
-
 if TYPE_CHECKING:
     import numpy as np
+
+    from blitzbench.results.records import Measurement
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "CONFIDENCE", "DEFAULT_THRESHOLD", "FLEET_THRESHOLD",
            "MIN_REPEATS", "MIN_ROUNDS",

@@ -6,11 +6,12 @@
 - :func:`loader_scalings`: a DataLoader's images/s at its best worker count over its
   images/s at one worker, per device and batch size. When one worker is the best, the
   figure compares one worker with itself and judges nothing: it says so instead.
-- :func:`loader_steady_shares`: the steady-state DataLoader's images/s (workers already
-  running) at its best worker count over its in-process (0 workers) images/s, per device
-  and batch size. It is defined on any core count, 1 included: a healthy machine's
-  workers hand over batches at close to the in-process rate or above it, workers starved
-  of CPU, IPC or shared memory do not.
+- :func:`loader_worker_shares`: the steady-state DataLoader's images/s (workers already
+  running) with one worker over its in-process (0 workers) images/s, per device and batch
+  size. One worker does the in-process work plus the hand-over, so the figure means the
+  same on any core count, 1 included, and at any level's sweep: a healthy worker delivers
+  most of the in-process rate, one starved of CPU, IPC or shared memory does not. The
+  best worker count's steady rate is kept beside it.
 - :func:`loader_pass_findings`: per pass (workers started each time, as the tutorial's
   loop does), whether 0 workers or some worker count was fastest, by how much, and what
   the first batch cost: the finding a report states in words.
@@ -31,9 +32,9 @@ from blitzbench.results.names import (
 )
 from blitzbench.results.records import Measurement
 
-__all__ = ["LoaderPassFinding", "LoaderScaling", "LoaderSteadyShare", "Speedup",
+__all__ = ["LoaderPassFinding", "LoaderScaling", "LoaderWorkerShare", "Speedup",
            "best_worker_counts", "cuda_speedups", "loader_pass_findings", "loader_scalings",
-           "loader_steady_shares"]
+           "loader_worker_shares"]
 
 
 @dataclass(frozen=True)
@@ -115,38 +116,47 @@ def loader_scalings(measurements: Iterable[Measurement]) -> list[LoaderScaling]:
 
 
 @dataclass(frozen=True)
-class LoaderSteadyShare:
-    """The steady-state DataLoader at its best worker count against 0 workers."""
+class LoaderWorkerShare:
+    """The steady-state DataLoader with one worker against 0 workers, and its best worker
+    count beside them."""
 
     device: str
     batch_size: int
+    one: Measurement
+    in_process: Measurement
     best_workers: int
     best: Measurement
-    in_process: Measurement
 
     @property
     def share(self) -> float:
-        """Best worker count's images/s over the in-process images/s (1.0: as fast)."""
-        return _rate(self.best) / _rate(self.in_process)
+        """One worker's images/s over the in-process images/s (1.0: as fast)."""
+        return _rate(self.one) / _rate(self.in_process)
 
     @property
     def noisy(self) -> bool:
-        return self.best.noisy or self.in_process.noisy
+        return self.one.noisy or self.in_process.noisy
 
     @property
     def rel_spread(self) -> float:
-        return self.best.rel_spread + self.in_process.rel_spread
+        return self.one.rel_spread + self.in_process.rel_spread
 
     def sentence(self) -> str:
-        return (f"in steady state (workers already running) {_workers(self.best_workers)} "
-                f"drew {_fmt(_rate(self.best))} images/s, {self.share:.2f} of the "
-                f"{_fmt(_rate(self.in_process))} images/s in-process (batch "
-                f"{self.batch_size})")
+        best = "" if self.best_workers == 1 else (
+            f"; the best, {_workers(self.best_workers)}, drew {_fmt(_rate(self.best))} "
+            f"({_rate(self.best) / _rate(self.in_process):.2f}x in-process)")
+        return (f"in steady state (workers already running, batch {self.batch_size}) one "
+                f"worker drew {_fmt(_rate(self.one))} images/s, {self.share:.2f} of the "
+                f"{_fmt(_rate(self.in_process))} images/s in-process{best}")
 
 
-def loader_steady_shares(measurements: Iterable[Measurement]) -> list[LoaderSteadyShare]:
-    """One per (device, batch size) whose steady sweep has 0 workers and at least one."""
-    return [LoaderSteadyShare(*row) for row in _against_in_process(measurements, LOADER_STEADY)]
+def loader_worker_shares(measurements: Iterable[Measurement]) -> list[LoaderWorkerShare]:
+    """One per (device, batch size) whose steady sweep has 0 workers and 1."""
+    found = []
+    for device, batch, best, by_workers in _against_in_process(measurements, LOADER_STEADY):
+        if 1 in by_workers:
+            found.append(LoaderWorkerShare(device, batch, by_workers[1], by_workers[0], best,
+                                           by_workers[best]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -195,18 +205,18 @@ class LoaderPassFinding:
 
 def loader_pass_findings(measurements: Iterable[Measurement]) -> list[LoaderPassFinding]:
     """One per (device, batch size) whose per-pass sweep has 0 workers and at least one."""
-    return [LoaderPassFinding(*row) for row in _against_in_process(measurements, LOADER)]
+    return [LoaderPassFinding(device, batch, best, by_workers[best], by_workers[0])
+            for device, batch, best, by_workers in _against_in_process(measurements, LOADER)]
 
 
 def _against_in_process(measurements: Iterable[Measurement], benchmark: str
-                        ) -> Iterator[tuple[str, int, int, Measurement, Measurement]]:
-    """(device, batch size, best worker count, its record, the 0-worker record) for every
-    group of ``benchmark`` that measured 0 workers and at least one."""
+                        ) -> Iterator[tuple[str, int, int, dict[int, Measurement]]]:
+    """(device, batch size, best worker count, records by worker count) for every group
+    of ``benchmark`` that measured 0 workers and at least one."""
     for (device, batch), by_workers in _loader_groups(measurements, benchmark).items():
         workers = [w for w in by_workers if w >= 1]
         if 0 in by_workers and workers:
-            best = max(workers, key=lambda w: _rate(by_workers[w]))
-            yield device, batch, best, by_workers[best], by_workers[0]
+            yield device, batch, max(workers, key=lambda w: _rate(by_workers[w])), by_workers
 
 
 def _loader_groups(measurements: Iterable[Measurement], benchmark: str

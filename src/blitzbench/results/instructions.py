@@ -31,19 +31,23 @@ from typing import Any
 
 from blitzbench.results.checking import (
     MAX_FIGURE,
+    MAX_SECONDS,
     _fail,
     _keys,
     _number,
     _object,
+    _optional_number,
     _params,
+    _records,
     _text,
     _whole,
 )
 from blitzbench.results.compare import Verdict, classify
-from blitzbench.results.records import metric_prefix
+from blitzbench.results.names import metric_prefix
 
 __all__ = ["COUNT_THRESHOLD", "MAX_CALLS", "MAX_REPETITIONS", "CountComparison",
-           "CountSetup", "InstructionCount", "compare_counts", "setup_differences"]
+           "CountSetup", "CountsRecord", "InstructionCount", "compare_count_records",
+           "compare_counts", "setup_differences"]
 
 #: The smallest change in instructions per call called FASTER or SLOWER: 2%. In three runs
 #: of scripts/instruction_counts_proof.py (2026-12-06, this VM), each counting the same
@@ -292,3 +296,47 @@ def _not_comparable(threshold: float, repetitions: tuple[int, int],
                     reason: str) -> CountComparison:
     nan = math.nan
     return CountComparison(None, nan, nan, nan, threshold, repetitions, reason)
+
+
+@dataclass(frozen=True)
+class CountsRecord:
+    """A run's instruction counts (``--count-instructions``): one per counted CPU case, or
+    why none were taken (``skipped``: valgrind missing, with the install line), and what
+    counting cost (one valgrind process: its start-up and wall seconds)."""
+
+    counts: tuple[InstructionCount, ...] = ()
+    skipped: str = ""
+    interpreter: str = ""
+    startup_s: float | None = None
+    wall_s: float | None = None
+
+    KEYS = ("counts", "skipped", "interpreter", "startup_s", "wall_s")
+
+    def by_key(self) -> dict[tuple[str, str], InstructionCount]:
+        """(prefix, device) -> count."""
+        return {(count.prefix, count.device): count for count in self.counts}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": [count.to_json() for count in self.counts], "skipped": self.skipped,
+                "interpreter": self.interpreter, "startup_s": self.startup_s,
+                "wall_s": self.wall_s}
+
+    @classmethod
+    def from_json(cls, value: Any, where: str = "instructions") -> CountsRecord:
+        data = _object(value, where)
+        _keys(data, cls.KEYS, where)
+        return cls(_records(data, "counts", where, InstructionCount.from_json),
+                   _text(data, "skipped", where, required=False, empty=True) or "",
+                   _text(data, "interpreter", where, required=False, empty=True) or "",
+                   _optional_number(data, "startup_s", where, MAX_SECONDS),
+                   _optional_number(data, "wall_s", where, MAX_SECONDS))
+
+
+def compare_count_records(a: CountsRecord, b: CountsRecord, *,
+                          threshold: float = COUNT_THRESHOLD
+                          ) -> list[tuple[InstructionCount, InstructionCount,
+                                          CountComparison]]:
+    """Every case counted in both records, judged B against A, in A's order."""
+    theirs = b.by_key()
+    return [(count, theirs[key], compare_counts(count, theirs[key], threshold=threshold))
+            for key, count in a.by_key().items() if key in theirs]

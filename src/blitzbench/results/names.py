@@ -60,8 +60,8 @@ MEDIAN_FIELD = "median_s"
 #: says how each is computed; the fleet compares the first two across nodes).
 LENET_SPEEDUP = "lenet.cuda_speedup"
 LOADER_EFFICIENCY = "loader.scaling_efficiency"
-#: Steady-state images/s at the best worker count over that at 0 workers (in-process).
-LOADER_STEADY_SHARE = "loader.steady_worker_share"
+#: Steady-state images/s of one DataLoader worker over that of 0 workers (in-process).
+LOADER_WORKER_SHARE = "loader.worker_share"
 LENET_CROSSOVER = "lenet.cuda_crossover_batch_size"
 CLAIMS_ALL = "claims.all_as_expected"
 #: 1 when every block of the tutorial ran on the device, as written or with a named shim
@@ -126,7 +126,7 @@ SCALING_EFFICIENCY_FIELD = "scaling_efficiency"
 __all__ += ["DDP_STEP", "RANK_RATES_FIELD", "RATE_PER_RANK_FIELD", "RATE_TOTAL_FIELD",
             "SCALING_EFFICIENCY_FIELD"]
 __all__ += ["PEAK_FIELD"]
-__all__ += ["LOADER_STEADY", "LOADER_STEADY_SHARE"]
+__all__ += ["LOADER_STEADY", "LOADER_WORKER_SHARE"]
 
 #: Families a whole world of ranks measures at once (one record per job, not per rank):
 #: measured only under torchrun, and never set rank against rank.

@@ -50,12 +50,18 @@ from blitzbench.results.compare import (
     family_confidence,
     t_quantile,
 )
+from blitzbench.results.instructions import (
+    CountComparison,
+    InstructionCount,
+    compare_count_records,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["EXACT_MAX_PAIRS", "MIN_PAIRS", "compare_case", "compare_pairs",
-           "compare_processes", "detectable_change", "hodges_lehmann", "judge_record",
+           "compare_processes", "count_verdicts", "detectable_change", "hodges_lehmann",
+           "judge_record",
            "log_ratios", "signed_rank_critical", "walsh_interval"]
 
 #: Pairs of worker processes for the between-process interval (t needs a variance).
@@ -237,3 +243,11 @@ def judge_record(record: ABRecord) -> list[tuple[PairedCase, Comparison]]:
                 else case.error)
         judged.append((case, comparison))
     return judged
+
+
+def count_verdicts(record: ABRecord) -> list[tuple[InstructionCount, InstructionCount,
+                                                   CountComparison]]:
+    """The cases both sides counted (``--count-instructions``), judged B against A."""
+    if record.counts_a is None or record.counts_b is None:
+        return []
+    return compare_count_records(record.counts_a, record.counts_b)

@@ -40,13 +40,15 @@ from blitzbench.results.checking import (
     _records,
     _text,
 )
+from blitzbench.results.instructions import CountsRecord
 from blitzbench.results.job import JobRecord, Placement
-from blitzbench.results.machine import MachineState, Preflight, busy
+from blitzbench.results.machine import GpuHealthRecord, MachineState, Preflight, busy
 from blitzbench.results.names import (
     MEDIAN_FIELD,
     PEAK_FRACTION_FIELD,
     metric_prefix,
 )
+from blitzbench.results.stress import StressRecord
 from blitzbench.results.tutorial import TutorialResults
 
 __all__ = [
@@ -559,11 +561,14 @@ class RunResults:
     tutorial: TutorialResults | None = None  # the tutorial's own blocks (results/tutorial.py)
     ab: ABRecord | None = None  # an A/B run's sides and pairs (results/ab.py)
     preflight: Preflight | None = None  # the machine before the run (results/machine.py)
+    instructions: CountsRecord | None = None  # counts under callgrind (results/instructions)
+    gpu_health: GpuHealthRecord | None = None  # NVML readings (results/machine.py)
+    stress: tuple[StressRecord, ...] = ()  # sustained stresses (results/stress.py)
 
     KEYS = ("format_version", "blitzbench", "command", "run_id", "started", "finished",
             "complete", "interrupted", "environment", "data_source", "level",
             "profile_settings", "claims", "benchmarks", "profiles", "acceptance", "job",
-            "tutorial", "ab", "preflight")
+            "tutorial", "ab", "preflight", "instructions", "gpu_health", "stress")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -591,6 +596,12 @@ class RunResults:
             data["ab"] = self.ab.to_json()
         if self.preflight is not None:
             data["preflight"] = self.preflight.to_json()
+        if self.instructions is not None:
+            data["instructions"] = self.instructions.to_json()
+        if self.gpu_health is not None:
+            data["gpu_health"] = self.gpu_health.to_json()
+        if self.stress:
+            data["stress"] = [s.to_json() for s in self.stress]
         return data
 
     @classmethod
@@ -603,6 +614,8 @@ class RunResults:
         tutorial = data.get("tutorial")
         ab = data.get("ab")
         found = data.get("preflight")
+        counted = data.get("instructions")
+        health = data.get("gpu_health")
         source = data.get("data_source")
         return cls(
             run_id=_text(data, "run_id", where, required=False, empty=True) or "",
@@ -621,6 +634,11 @@ class RunResults:
             ab=None if ab is None else ABRecord.from_json(ab, f"{where}: ab"),
             preflight=None if found is None else Preflight.from_json(found,
                                                                      f"{where}: preflight"),
+            instructions=None if counted is None else CountsRecord.from_json(
+                counted, f"{where}: instructions"),
+            gpu_health=None if health is None else GpuHealthRecord.from_json(
+                health, f"{where}: gpu_health"),
+            stress=_records(data, "stress", where, StressRecord.from_json, ": "),
             data_source=None if source is None else
             dict(_object(source, f"{where}: data_source")),
             level=_text(data, "level", where, required=False),

@@ -11,10 +11,10 @@ the device without blocking, as a GPU training loop would.
 started (and its first batch drawn) when the case is built, and one call draws the next
 ``images`` images from that running iterator, so the figure is the rate the workers
 sustain with start-up excluded, the rate a long epoch or ``persistent_workers=True``
-sees. Its rate at the best worker count over its rate at 0 workers (in-process) is the
-acceptance figure ``loader.steady_worker_share`` (results/derived.py): it fails on any
-core count when workers, their IPC or shared memory are starved, which a per-pass rate
-dominated by worker start-up cannot show.
+sees. Its rate with one worker over its rate with 0 workers (in-process) is the
+acceptance figure ``loader.worker_share`` (results/derived.py): it fails on any core count
+when a worker, its IPC or shared memory is starved, which a per-pass rate dominated by
+worker start-up cannot show.
 """
 
 from __future__ import annotations
