@@ -21,7 +21,13 @@ from __future__ import annotations
 
 import pytest
 
-from blitzbench.benchmark_plugin import LEVEL_OPTION, REPLAY, replay
+from blitzbench.benchmark_plugin import (
+    LEVEL_OPTION,
+    REPLAY,
+    machine_window,
+    replay,
+    skip_if_busy,
+)
 from blitzbench.distributed.collectives import OPS, LoopComparison, sizes_for
 from blitzbench.distributed.local import run_local
 from blitzbench.results.names import INPLACE_PARAM, SIZE_PARAM
@@ -85,12 +91,13 @@ def test_collective(collective_case: Case, world_records: dict[Case, Measurement
 
 
 @pytest.mark.benchmark(timer=REPLAY)
-def test_suite_loop_matches_a_bare_loop(benchmark,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_suite_loop_matches_a_bare_loop(benchmark, capsys: pytest.CaptureFixture[str],
+                                        request: pytest.FixtureRequest) -> None:
     alternations = (BARE_LOOP_ALTERNATIONS if benchmark.enabled
                     else BARE_LOOP_SMOKE_ALTERNATIONS)
-    run = run_local(COMPARE_TARGET, WORLD_SIZE, timeout_s=JOB_TIMEOUT_S["quick"],
-                    args=(str(BARE_LOOP_SIZE), str(alternations)), env=CPU_WORLD_ENV)
+    with machine_window(request.config) as window:
+        run = run_local(COMPARE_TARGET, WORLD_SIZE, timeout_s=JOB_TIMEOUT_S["quick"],
+                        args=(str(BARE_LOOP_SIZE), str(alternations)), env=CPU_WORLD_ENV)
     assert run.returncode == 0, run.output[-3000:]
     comparison = LoopComparison.from_json(run.results[0])
     benchmark.group = "collectives.all_reduce suite loop vs bare loop"
@@ -104,6 +111,8 @@ def test_suite_loop_matches_a_bare_loop(benchmark,
                f"alternations of {comparison.iterations} calls; bound {low}-{high})")
     with capsys.disabled():
         print(f"\n{summary}")
+    if not low <= comparison.ratio <= high:
+        skip_if_busy(window, summary)  # broken while others held the cores: not judged
     assert low <= comparison.ratio <= high, summary
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,46 +23,18 @@ from pathlib import Path
 
 #: Cases this fast or faster are read, not gated (README, "Comparing two runs").
 GATED_MEDIAN_S = 100e-6
-PLANT = """
-import dataclasses, sys, time
-from blitzbench.results.records import metric_prefix
-from blitzbench.workloads import catalog
-
-CASE, FACTOR = {case!r}, {factor!r}
-original_cases = catalog.cases
-
-
-def slowed(workload):
-    def run():
-        started = time.perf_counter()
-        workload.run()
-        until = time.perf_counter() + (FACTOR - 1) * (time.perf_counter() - started)
-        while time.perf_counter() < until:
-            pass
-    return dataclasses.replace(workload, run=run, stmt=None)
-
-
-def cases(*args, **kwargs):
-    found = original_cases(*args, **kwargs)
-    return [dataclasses.replace(c, build=lambda c=c: slowed(c.build()))
-            if c.device == "cpu" and metric_prefix(c.benchmark, c.params) == CASE else c
-            for c in found]
-
-
-catalog.cases = cases
-from blitzbench.cli import main
-sys.exit(main({argv!r}))
-"""
+#: The planted slowdown: scripts/plant/sitecustomize.py on PYTHONPATH (every call of the case
+#: busy-works a fixed share of its own duration after it runs).
+PLANT = Path(__file__).resolve().parent / "plant"
 
 
 def accept(out: Path, level: str, plant: tuple[str, float] | None = None) -> Path:
-    argv = ["accept", "--device", "cpu", "--level", level, "--out", str(out)]
-    if plant is None:
-        command = [sys.executable, "-m", "blitzbench", *argv]
-    else:
-        code = PLANT.format(case=plant[0], factor=plant[1], argv=argv)
-        command = [sys.executable, "-c", code]
-    subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "blitzbench", "accept", "--device", "cpu", "--level",
+               level, "--out", str(out), "--force"]
+    env = dict(os.environ)
+    if plant is not None:
+        env.update(PYTHONPATH=str(PLANT), BLITZBENCH_PLANT=f"{plant[0]}={plant[1]}")
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, env=env)
     (run,) = (out / "runs").iterdir()
     return run
 

@@ -113,3 +113,38 @@ def test_a_failed_case_cannot_be_compared():
     result = compare_measurements(fine, failed)
     assert result.verdict is Verdict.NOISY and "out of memory" in result.evidence()
     assert math.isnan(result.ratio)
+
+
+def test_an_interval_end_just_past_the_edge_is_printed_past_it():
+    """The issue's figure: B/A 1.009 with CI 0.969-1.050 read SAME to a person but is
+    NOISY: its upper end is 1.0503, past 1.05. Enough decimals to show it, and why."""
+    from blitzbench.results.compare import Comparison, interval_text, noisy_why
+
+    noisy = Comparison(Verdict.NOISY, 1.009, 0.969, 1.0503, 0.05, (30, 30), "Welch t",
+                       "the interval straddles the threshold: too spread")
+    assert interval_text(noisy) == "0.9690–1.0503"
+    assert noisy_why(noisy).startswith("the interval 0.9690–1.0503 reaches above 1.050 (+5%)")
+    inside = Comparison(Verdict.SAME, 1.0, 0.96, 1.0497, 0.05, (30, 30), "Welch t")
+    assert interval_text(inside) == "0.9600–1.0497" and noisy_why(inside) == ""
+    plain = Comparison(Verdict.SLOWER, 1.25, 1.238, 1.263, 0.05, (30, 30), "Welch t")
+    assert interval_text(plain) == "1.238–1.263"
+
+
+def test_noisy_says_which_edges_and_what_it_could_resolve():
+    from blitzbench.results.compare import (
+        Comparison,
+        compare_times,
+        detectable_change,
+        noisy_why,
+    )
+
+    wide = Comparison(Verdict.NOISY, 1.0, 0.8, 1.25, 0.05, (30, 30), "Welch t",
+                      "the interval straddles the threshold; one repeat: drift between "
+                      "repeats not measured")
+    why = noisy_why(wide)
+    assert "above 1.050 (+5%) and below 0.952 (-5%)" in why
+    assert detectable_change(wide) == pytest.approx(0.25)  # the interval clears 1 past 1.25
+    assert "too spread to resolve less than 25%" in why
+    assert why.endswith("; one repeat: drift between repeats not measured")
+    untested = compare_times([1.0], [1.0])
+    assert noisy_why(untested) == untested.reason == "cannot test: fewer than 3 rounds"

@@ -87,3 +87,33 @@ def test_accept_records_why_it_counted_nothing_without_valgrind(monkeypatch, dat
     case = _count(1.0)
     found = count_cases([case], "quick", data_source)
     assert found.counts == () and "apt-get install valgrind" in found.skipped
+
+
+def test_compare_judges_the_counts_both_runs_took(tmp_path, capsys):
+    """Equal times, 25% more instructions in B: compare exits 1 naming the case under
+    ``instructions``; equal counts leave the exit to the times."""
+    from blitzbench.cli import main
+    from blitzbench.results.names import RESULTS_FILE
+    from blitzbench.results.records import Measurement, RunResults
+
+    times = tuple(0.010 * k for k in (0.98, 0.99, 1.0, 1.0, 1.01, 1.02) * 5)
+    env = {"host": "h", "torch": "2.x", "cpu": "Xeon", "cpu_count": 2, "gpus": []}
+
+    def folder(name: str, per_call: float):
+        from blitzbench.results.records import Environment
+
+        results = RunResults(name, "accept", Environment(env), benchmarks=(
+            Measurement("lenet.forward", "cpu", dict(PARAMS), times),),
+            instructions=_record(_count(per_call)))
+        path = tmp_path / name
+        path.mkdir()
+        (path / RESULTS_FILE).write_text(json.dumps(results.to_json()))
+        return path
+
+    a, b = folder("a", 3.33e6), folder("b", 3.33e6 * 1.25)
+    assert main(["compare", str(a), str(b), "--format", "json"]) == 1
+    (counted,) = json.loads(capsys.readouterr().out)["instructions"]
+    assert counted["verdict"] == "SLOWER" and counted["ratio"] == pytest.approx(1.25, 1e-3)
+    same = folder("c", 3.33e6)
+    assert main(["compare", str(a), str(same)]) == 0
+    assert "instructions: 1 SAME of 1 counted cases" in capsys.readouterr().out

@@ -113,7 +113,7 @@ def test_cpu_fp32_flop_get_a_fraction_of_the_computed_peak(monkeypatch):
                                   1.4e-3)
     assert figures["fraction_of_peak"] == pytest.approx(
         2.0 * 512 ** 3 / 1.4e-3 / 1e12 / ZEN4_PEAK.tflop_per_s)
-    assert figures["peak"].startswith("cpu: AMD EPYC (Zen 4): 2 cores")
+    assert figures["peak"].startswith("AMD EPYC (Zen 4): 2 cores")
     other = rates.derived_rates({"flop": 1e9}, {"dtype": "bfloat16"}, "cpu", 1e-3)
     assert "fraction_of_peak" not in other and "float32 peak only" in other["peak"]
 
@@ -122,4 +122,4 @@ def test_no_peak_leaves_the_reason_and_no_fraction(monkeypatch):
     monkeypatch.setattr(rates, "read_cpu_peak", lambda: NoCpuPeak("clock unreadable: x"))
     figures = rates.derived_rates({"flop": 1e9}, {"dtype": "float32"}, "cpu", 1e-3)
     assert "fraction_of_peak" not in figures
-    assert figures["peak"] == "cpu: no peak: clock unreadable: x"
+    assert figures["peak"] == "no computed CPU peak: clock unreadable: x"

@@ -18,7 +18,8 @@ from blitzbench.errors import UsageError
 from blitzbench.results.derived import loader_pass_findings, loader_worker_shares
 from blitzbench.results.names import LOADER_STEADY, LOADER_WORKER_SHARE, RATE_FIELD
 from blitzbench.results.records import Measurement, RunResults
-from blitzbench.timing.cpu_peak import usable_cpus
+from blitzbench.timing import rates
+from blitzbench.timing.cpu_peak import cpu_peak, usable_cpus
 from blitzbench.workloads import stream
 from blitzbench.workloads.measure import teardown
 
@@ -183,3 +184,24 @@ def test_the_report_states_the_loader_finding_in_words():
     assert any("batch 4" in t and "before the first batch" in t for t in texts)
     assert any(t.startswith("cpu: in steady state") for t in texts)
     assert loader_finding_blocks([]) == []
+
+
+def test_a_cpu_whose_clock_cannot_be_read_skips_the_gemm_rule_with_the_reason(shipped,
+                                                                              monkeypatch):
+    """The recorded matmul's rates derived again on a CPU whose /proc/cpuinfo has no clock
+    (and no cpufreq): no peak, so the rule is SKIPPED naming why, never judged on a guess."""
+    text = (Path(__file__).parent / "cpuinfo" / "epyc_zen4_kvm.txt").read_text()
+    no_clock = cpu_peak(text.replace("cpu MHz\t\t: 2596.138\n", ""), {0, 1})
+    monkeypatch.setattr(rates, "read_cpu_peak", lambda: no_clock)
+    records = []
+    for m in recorded("healthy_quick.json"):
+        if m.benchmark == "tensor_ops.matmul":
+            extra = {k: v for k, v in m.extra.items()
+                     if k not in ("fraction_of_peak", "peak_tflop_per_s", "peak")}
+            extra.update(rates.derived_rates({"flop": 2.0 * int(m.params["n"]) ** 3},
+                                             m.params, m.device, m.median_s))
+            m = dataclasses.replace(m, extra=extra)
+        records.append(m)
+    rows = judged(shipped, records, "cpu-fp32-gemm")
+    assert rows and all(r.status is Status.SKIPPED for r in rows)
+    assert all("no computed CPU peak: clock unreadable" in r.detail for r in rows)

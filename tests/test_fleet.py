@@ -14,6 +14,7 @@ import pytest
 
 from blitzbench.acceptance.fleet import Finding, judge_fleet, load_fleet
 from blitzbench.cli import main
+from blitzbench.errors import EXIT_NOT_JUDGED
 from blitzbench.results.compare import FLEET_THRESHOLD
 from blitzbench.results.names import RESULTS_FILE
 from blitzbench.results.records import FORMAT_VERSION, Measurement
@@ -83,12 +84,39 @@ def test_two_identical_nodes_are_uniform(tmp_path):
 
 
 def test_figures_without_enough_peers_are_named_and_not_passed(tmp_path, capsys):
+    """Not judged is neither a pass (0) nor a finding (1): exit 8, as in compare and ab."""
     runs = [node_run(tmp_path, f"h{i}", 1000.0) for i in range(3)]
     runs.append(node_run(tmp_path, "other", 1000.0, gpu="NVIDIA A100"))
+    assert main(["fleet", *map(str, runs)]) == EXIT_NOT_JUDGED
+    out = capsys.readouterr().out.splitlines()
+    assert "NOT JUDGED: 2 figure(s)" in out[0] and "NVIDIA A100" in out[0]
+    assert "not all judged" in out[0]
+    listed = [line for line in out[1:] if line.startswith("NOT JUDGED")]
+    assert len(listed) == 2 and all("on other (NVIDIA A100)" in line for line in listed)
+
+
+def test_two_identical_copies_of_a_noisy_run_are_not_judged_not_failed(tmp_path, capsys):
+    """The issue's case: a run against a copy of itself has no finding; rounds too spread
+    to tell 15% make it inconclusive (8), where it used to exit 1 like a DIVERGENT node."""
+    first = node_run(tmp_path, "n1", 1000.0)
+    data = json.loads((first / RESULTS_FILE).read_text())
+    for record in data["benchmarks"]:
+        median = sorted(record["times_s"])[len(record["times_s"]) // 2]
+        record["times_s"] = [median * k for k in (0.4, 0.7, 1.0, 1.6, 2.5) * 2]
+    (first / RESULTS_FILE).write_text(json.dumps(data))
+    copy = tmp_path / "n2"
+    copy.mkdir()
+    data["environment"]["host"] = "n2"
+    (copy / RESULTS_FILE).write_text(json.dumps(data))
+    assert main(["fleet", str(first), str(copy)]) == EXIT_NOT_JUDGED
+    assert capsys.readouterr().out.startswith("fleet: NO FINDING")
+
+
+def test_a_finding_exits_1_even_beside_figures_not_judged(tmp_path):
+    runs = [node_run(tmp_path, f"h{i}", 1000.0) for i in range(3)]
+    runs += [node_run(tmp_path, "slow", 600.0), node_run(tmp_path, "other", 1000.0,
+                                                         gpu="NVIDIA A100")]
     assert main(["fleet", *map(str, runs)]) == 1
-    first = capsys.readouterr().out.splitlines()[0]
-    assert "NOT JUDGED: 2 figure(s)" in first and "NVIDIA A100" in first
-    assert "not all judged" in first
 
 
 def test_every_node_against_a_baseline(tmp_path, capsys):

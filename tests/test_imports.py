@@ -42,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
                "claims", "profiling", "distributed", "tutorial", "acceptance", "machine"},
 }
 TOP = {"commands", "cli", "__main__", "pytest_plugin", "benchmark_plugin", "benchmark_ab",
-       "tutorial_plugin"}
+       "benchmark_compare", "benchmark_counts", "tutorial_plugin"}
 HEAVY = ("torch", "torchvision")
 
 

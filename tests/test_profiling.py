@@ -162,17 +162,18 @@ def test_profile_writes_traces_summaries_and_a_run_folder(cpu_capture: SimpleNam
     assert [(p["device"], p["workload"]) for p in results["profiles"]] == [
         ("cpu", "train_step"), ("cpu", "loader_loop")]
     for entry in results["profiles"]:
-        folder = reports / entry["trace_dir"]
-        assert folder.parts[-3:-1] == (PROFILER_FOLDER, cpu_capture.run.name)  # same run id
+        folder = cpu_capture.run / entry["trace_dir"]  # inside the run folder: it travels
+        assert folder.parent == cpu_capture.run / PROFILER_FOLDER
         assert json.loads((folder / SUMMARY_FILE).read_text()) == entry["summary"]
         assert len(list(folder.glob("*.pt.trace.json"))) == 1
     assert not (reports / ".profiler-staging").exists()
+    assert not (reports / PROFILER_FOLDER).exists()  # nothing outside runs/<id>/
 
 
 def test_traces_are_chrome_trace_json_with_the_recorded_steps(
         cpu_capture: SimpleNamespace) -> None:
     for entry in cpu_capture.results["profiles"]:
-        (trace,) = (cpu_capture.reports / entry["trace_dir"]).glob("*.pt.trace.json")
+        (trace,) = (cpu_capture.run / entry["trace_dir"]).glob("*.pt.trace.json")
         with open(trace, encoding="utf-8") as handle:
             events = json.load(handle)["traceEvents"]
         steps = [e for e in events if str(e.get("name", "")).startswith("ProfilerStep#")]

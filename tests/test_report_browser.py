@@ -133,3 +133,72 @@ def test_the_comparison_page_shows_its_plot_and_does_not_scroll_sideways(
     seen = _measure(page, 800, tmp_path)
     assert len(seen["images"]) == 1 and seen["images"][0]["width"] > 0
     assert seen["scroll_width"] <= seen["viewport"], "the page scrolls sideways"
+
+
+#: collects what a reader can follow and read in the verdict box, for --dump-dom
+LINK_PROBE = """<script>
+window.addEventListener("load", () => {
+  const box = document.getElementById("verdict");
+  const notes = box ? [...box.querySelectorAll(".notes li")].map((li) => {
+    const r = li.getBoundingClientRect();
+    return {text: li.textContent, height: r.height, right: r.right}; }) : [];
+  const out = {viewport: innerWidth, links: [...document.querySelectorAll("a[href]")]
+      .map((a) => a.href).filter((h) => h.startsWith("file:")), notes: notes,
+    text: document.body.innerText};
+  const pre = document.createElement("pre"); pre.id = "blitzbench-checks";
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _probe(page: Path, width: int, tmp_path: Path, probe: str) -> dict[str, Any]:
+    probed = page.with_name(f"probed-{width}.html")  # beside the page: links resolve alike
+    probed.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    found = CHECKS.search(_chromium(tmp_path, width, "--dump-dom", probed.as_uri()))
+    assert found, "the probe wrote nothing: the page did not load"
+    return json.loads(found.group(1))
+
+
+def test_a_copied_run_folder_keeps_its_trace_link_and_the_verdict_its_notes(
+        tmp_path: Path) -> None:
+    """Traces live inside runs/<id>/ now: a run folder copied alone keeps the link to its
+    trace folder and a ``tensorboard --logdir`` that works from it; the verdict box says,
+    inside it, how many figures were noisy and that no performance rule was judged."""
+    from urllib.parse import unquote, urlparse
+
+    from test_report import _fake_results
+
+    from blitzbench.runs import write_json_atomic
+
+    notes = ["7 of 40 figures noisy (IQR above 10% of the median)",
+             "no performance rule was judged (12 skipped, noisy or inconclusive): this "
+             "verdict rests on correctness alone"]
+    results = _fake_results(tmp_path)
+    results["profiles"][0]["trace_dir"] = "profiler/cpu-train_step"
+    results["acceptance"] = {**results["acceptance"], "verdict": "ACCEPTED", "notes": notes}
+    measured = tmp_path / "reports" / "runs" / "RUN"
+    (measured / "profiler" / "cpu-train_step").mkdir(parents=True)
+    (measured / "profiler" / "cpu-train_step" / "host.pt.trace.json").write_text("{}")
+    write_json_atomic(measured / "results.json", results)
+    copied = Path(shutil.copytree(measured, tmp_path / "mailed" / "a-copy"))
+    render_run(copied)
+    seen = _probe(copied / HTML_FILE, 800, tmp_path, LINK_PROBE)
+    targets = [Path(unquote(urlparse(link).path)) for link in seen["links"]]
+    assert copied / "profiler" / "cpu-train_step" in targets
+    assert all(t.exists() for t in targets), [t for t in targets if not t.exists()]
+    assert "tensorboard --logdir profiler" in seen["text"]
+    assert "pip install -e '.[tensorboard]'" in seen["text"]
+    assert "blitzbench[tensorboard]" not in seen["text"]
+    assert [n["text"] for n in seen["notes"]] == notes
+    assert all(n["height"] > 0 and n["right"] <= seen["viewport"] for n in seen["notes"])
+
+
+def test_the_report_links_the_comparison_report_against_wrote(tmp_path: Path) -> None:
+    from test_compare_cli import run_folder
+
+    from blitzbench.cli import main
+
+    a, b = run_folder(tmp_path, "a", 0.010, 1e-5), run_folder(tmp_path, "b", 0.0125, 1e-5)
+    assert main(["report", str(b), "--against", str(a)]) == 0
+    seen = _probe(b / HTML_FILE, 800, tmp_path, LINK_PROBE)
+    assert (b / "compare-a.html").as_uri() in seen["links"]

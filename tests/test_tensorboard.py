@@ -2,7 +2,7 @@
 
 TensorBoard runs as a subprocess on 127.0.0.1 with ``--port 0`` (the OS picks a free
 port; TensorBoard prints the address it bound), is polled until the plugin lists the run,
-and is stopped by its PID. Skipped when the optional ``blitzbench[tensorboard]`` extra is
+and is stopped by its PID. Skipped when the optional ``tensorboard`` extra is
 not installed.
 """
 
@@ -29,7 +29,7 @@ from blitzbench.results.reader import read_run
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("tensorboard") is None
     or importlib.util.find_spec("torch_tb_profiler") is None,
-    reason="TensorBoard or torch-tb-profiler not installed: pip install 'blitzbench[tensorboard]'")
+    reason="TensorBoard or torch-tb-profiler not installed: pip install -e '.[tensorboard]'")
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0  # TensorBoard's start, importing TensorFlow-free tensorboard
@@ -44,20 +44,22 @@ ADDRESS = re.compile(r"TensorBoard \S+ at http://127\.0\.0\.1:(\d+)/")
 
 @pytest.fixture(scope="module")
 def profiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """`blitzbench profile --device cpu --workload train_step`: the reports folder and the
-    TensorBoard run name (the trace folder relative to <reports>/profiler)."""
+    """`blitzbench profile --device cpu --workload train_step`: the run folder (its traces
+    live inside it) and the TensorBoard run name (the trace folder relative to
+    <run folder>/profiler)."""
     reports = tmp_path_factory.mktemp("reports")
     assert main(["profile", "--device", "cpu", "--workload", "train_step",
                  "--out", str(reports)]) == 0
     (run,) = (reports / "runs").iterdir()
     (entry,) = read_run(run).results.to_json()["profiles"]
-    return reports, str(Path(entry["trace_dir"]).relative_to("profiler").as_posix())
+    return run, str(Path(entry["trace_dir"]).relative_to("profiler").as_posix())
 
 
 @pytest.fixture(scope="module")
 def tensorboard(profiled: tuple[Path, str],
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A TensorBoard process on the profiler folder; yields its base URL."""
+    """A TensorBoard process on the run folder's profiler folder (the command the report
+    prints); yields its base URL."""
     reports, _ = profiled
     log = tmp_path_factory.mktemp("tb") / "tensorboard.log"
     with open(log, "wb") as sink:

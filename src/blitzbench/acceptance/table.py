@@ -1,18 +1,19 @@
-"""The verdict table in the terminal (rich)."""
+"""The verdict table in the terminal (rich), status first and readable at 80 columns."""
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from blitzbench.acceptance.rules import ACCEPTED, INCONCLUSIVE, REJECTED, RuleResult, Status
 
-__all__ = ["STATUS_STYLES", "print_verdict", "status_counts"]
+__all__ = ["LOG_WIDTH", "STATUS_STYLES", "print_verdict", "status_counts", "wrap_whole"]
 
 #: Width when stdout is a file or a CI log (rich would assume 80 columns; a log is read
 #: in a browser, where long lines wrap anyway).
@@ -22,6 +23,10 @@ STATUS_WIDTH = 13
 #: The metric and detail lines under a row: indented less than the row, so that a long
 #: metric name still fits 80 columns whole.
 BELOW_INDENT = 4
+#: Below this much room a line is not worth wrapping into (a very narrow terminal).
+MIN_ROOM = 20
+#: A name longer than a whole line is cut after one of these, never inside a word.
+NAME_BREAK = re.compile(r"(?<=[.,\[\]=/])")
 
 STATUS_STYLES = {Status.PASS: "green", Status.FAIL: "bold red", Status.MISSING: "bold red",
                  Status.NOISY: "yellow", Status.SKIPPED: "dim", Status.INCONCLUSIVE: "yellow"}
@@ -39,23 +44,30 @@ def print_verdict(rows: Sequence[RuleResult], verdict: str, title: str,
     """Every rule's row, status first, then the verdict and ``notes`` (how many figures
     were noisy, whether the machine was busy). A row is one line (status, rule, device,
     what was measured against the bound) and, when there is one, the metric and the
-    detail on the lines below it, indented under the rule: readable at 80 columns."""
+    detail on the lines below it, indented under the rule: readable at 80 columns, no
+    name broken."""
     console = console or Console(width=None if sys.stdout.isatty() else LOG_WIDTH)
-    console.print(f"[bold]{escape(title)}[/]")
-    width = max(40, console.width - STATUS_WIDTH)
+    width = console.width
+    for line in wrap_whole(title, width):
+        console.print(Text(line, style="bold"), no_wrap=True, crop=False)
     for row in rows:
-        style = STATUS_STYLES[row.status]
-        head = _wrap(f"{row.rule.id} on {row.device}: {row.shown} (bound {row.bound_text})",
-                     width) or [""]
-        console.print(f"[{style}]{row.status.value:<{STATUS_WIDTH}}[/]{escape(head[0])}",
-                      highlight=False)
-        for line in head[1:]:
-            console.print(" " * STATUS_WIDTH + escape(line), highlight=False)
-        for line in _wrap(_below(row), console.width - BELOW_INDENT):
-            console.print(" " * BELOW_INDENT + escape(line), style="dim", highlight=False)
-    console.print(f"[{VERDICT_STYLES.get(verdict, 'bold')}]{verdict}[/]: {status_counts(rows)}")
-    for note in notes:
-        console.print(escape(note), style="yellow", highlight=False)
+        head = wrap_whole(f"{row.rule.id} on {row.device}: {row.shown} (bound "
+                          f"{row.bound_text})", width, STATUS_WIDTH)
+        beside = head.pop(0)[STATUS_WIDTH:] if head and head[0].startswith(
+            " " * STATUS_WIDTH) else ""  # a name too long to sit beside: below the status
+        status = Text(row.status.value, style=STATUS_STYLES[row.status])
+        if beside:
+            status += Text(" " * (STATUS_WIDTH - len(row.status.value)) + beside)
+        console.print(status, no_wrap=True, crop=False)
+        for line in head:
+            console.print(Text(line), no_wrap=True, crop=False)
+        for line in wrap_whole(_below(row), width, BELOW_INDENT):
+            console.print(Text(line, style="dim"), no_wrap=True, crop=False)
+    counts = wrap_whole(f"{verdict}: {status_counts(rows)}", width)
+    console.print(Text(counts[0], style=VERDICT_STYLES.get(verdict, "bold")), no_wrap=True,
+                  crop=False)
+    for line in counts[1:] + [w for note in notes for w in wrap_whole(note, width)]:
+        console.print(Text(line, style="yellow"), no_wrap=True, crop=False)
 
 
 def _below(row: RuleResult) -> str:
@@ -64,7 +76,29 @@ def _below(row: RuleResult) -> str:
     return " - ".join(part for part in (row.metric, row.detail) if part)
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width``, a name longer than that kept whole on its own line."""
-    return textwrap.wrap(text, max(20, width), break_long_words=False,
-                         break_on_hyphens=False)
+def wrap_whole(text: str, width: int, indent: int = 0) -> list[str]:
+    """``text`` as lines of at most ``width`` characters, each indented by ``indent``; a
+    word too long for the indent moves left as far as it must, one longer than ``width``
+    is cut after its dots, commas and brackets. The same lines as report/terminal.py's
+    ``wrap_whole`` (tests/test_terminal_width.py holds them equal): acceptance/ imports
+    nothing of report/ (tests/test_imports.py), so the dozen lines live twice."""
+    room = max(MIN_ROOM, width - indent)
+    lines = []
+    for line in textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False):
+        if len(line) <= room:
+            lines.append(" " * indent + line)
+        elif len(line) <= width:
+            lines.append(" " * min(indent, width - len(line)) + line)
+        else:
+            lines += _cut_name(line, width)
+    return lines
+
+
+def _cut_name(name: str, width: int) -> list[str]:
+    pieces, line = [], ""
+    for part in NAME_BREAK.split(name):
+        if line and len(line) + len(part) > width:
+            pieces.append(line)
+            line = ""
+        line += part
+    return [*pieces, line] if line else pieces

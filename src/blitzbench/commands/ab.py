@@ -9,11 +9,13 @@ drift of a busy machine cancels within each pair. Each case is judged on its pai
 log-ratios (the signed-rank interval of the Hodges-Lehmann ratio, Bonferroni over the
 cases): FASTER, SLOWER, SAME or NOISY, as ``blitzbench compare`` reads an interval.
 
-Writes a run folder (``report`` renders it). Exit 0: every case judged, none SLOWER;
-1: some case SLOWER; 8: none SLOWER but some case not judged (NOISY, or ERROR: a side
-crashed or hung on it); 2: a side that is not an interpreter, or bad options; 9: a side
-that cannot start (cannot import blitzbench or torch); 130: Ctrl-C (both workers killed,
-the folder marked incomplete).
+Writes a run folder (``report`` renders it).
+
+Exit codes: 0 every case judged, none SLOWER; 1 some case SLOWER; 8 none SLOWER but some
+case not judged (NOISY, or ERROR: a side crashed or hung on it); 2 a side that is not an
+interpreter, or bad options; 3 a missing or damaged --data-root; 4 a device that is not
+here; 5 the reports folder cannot be written; 9 a side that cannot start (cannot import
+blitzbench or torch); 130 Ctrl-C (both workers killed, the folder marked incomplete).
 """
 
 from __future__ import annotations

@@ -9,17 +9,21 @@ measured; each case records the machine's state in its own window. A performance
 whose figure was measured on a busy machine (or not measured: busy pre-flight) is
 INCONCLUSIVE, never PASS or FAIL, unless --force.
 
-Exit 0: accepted; 1: rejected (a rule failed or a planned figure is missing); 8:
-inconclusive (nothing failed, but a rule could not be judged: busy machine, noisy
-figure); 2: usage or input error (unknown metric in the spec, malformed spec or baseline,
-baseline from other hardware or torch without --force-baseline); 130: interrupted.
-
 Under torchrun (``torchrun --nproc-per-node=N -m blitzbench accept ...``, one node or
 many) every rank measures its own device (cuda:LOCAL_RANK, or the CPU) and rank 0 writes
 one run folder for the job, with every rank's records, each rank judged against the spec
-and the ranks against each other (acceptance/ranks.py). Also exit 1: a rank died (the
-folder is kept, incomplete, naming it); 4: more ranks on a node than GPUs; 7: ranks with
-different torch, blitzbench or Python versions.
+and the ranks against each other.
+
+Exit codes: 0 accepted; 1 rejected (a rule failed, a planned figure is missing, or a
+torchrun rank died: its folder is kept, incomplete, naming it); 8 inconclusive: nothing
+failed, but a rule could not be judged (a busy machine, a noisy figure, a figure NOISY
+against --baseline), never a pass; 2 usage or input error (unknown metric in the spec,
+malformed spec or baseline, a baseline from other hardware or torch without
+--force-baseline); 3 a missing or damaged --data-root; 4 a device that is not here (or
+more ranks on a node than GPUs); 5 the reports folder cannot be written; 6 a baseline
+written by a newer blitzbench; 7 torchrun ranks with different torch, blitzbench or Python
+versions; 20 --tutorial names no tutorial; 21 --tutorial is a malformed notebook; 130
+interrupted (finished results kept).
 """
 
 from __future__ import annotations
@@ -312,13 +316,16 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
 
     from blitzbench.runner import steps
     from blitzbench.runner.gpu_watch import stress_all, watching_gpus
-    from blitzbench.runner.progress import progress
+    from blitzbench.runner.progress import accept_sections, progress
     from blitzbench.runner.watch import check_machine, watching
     from blitzbench.workloads.catalog import LEVEL_REPEATS
 
     run, repeats = inputs.run, LEVEL_REPEATS[args.level]
     step_s: dict[str, float] = {}
-    with progress(total=len(cases) * repeats + 4) as advance, \
+    plan = accept_sections(len(cases) * repeats, preflight_s=args.preflight,
+                           tutorial=inputs.tutorial is not None,
+                           extra=_optional_sections(args, job))
+    with progress(total=plan) as advance, \
             watching(in_job=job is not None) as monitor:
         mark = time.perf_counter()
         advance(f"pre-flight: watching the machine for {args.preflight:g} s")
@@ -363,6 +370,14 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
     return step_s
 
 
+def _optional_sections(args: argparse.Namespace, job: Job | None) -> list[str]:
+    """The progress labels of the steps only some runs take (the full level's GPU stress,
+    --count-instructions), so the estimate counts them."""
+    optional = [("sustained stress", args.level == "full"),
+                ("instruction counts", args.count_instructions and job is None)]
+    return [label for label, taken in optional if taken]
+
+
 def _since(mark: float) -> tuple[float, float]:
     now = time.perf_counter()
     return round(now - mark, 1), now
@@ -394,11 +409,12 @@ def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
 
 def _time_line(results: RunResults) -> str:
     """Seconds per step and the slowest case: what to trim when a level runs too long."""
-    from blitzbench.report.formatting import fmt_params
+    from blitzbench.report.formatting import fmt_duration_s, fmt_params
     from blitzbench.report.run_time import slowest_cases, timed_records
 
     steps = results.acceptance.step_s if results.acceptance else {}
-    line = "time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items())
+    line = "time: " + ", ".join(f"{name} {fmt_duration_s(seconds)}"  # as the page says it
+                                for name, seconds in steps.items())
     timed = timed_records(results)
     if timed:
         (slowest,) = slowest_cases(timed, count=1)

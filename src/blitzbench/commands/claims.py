@@ -1,6 +1,9 @@
 """Judge every tutorial claim on every device and print the claim matrix.
 
-Exit 0 when every observed verdict is the expected one, 1 otherwise.
+Exit codes: 0 every observed verdict is the expected one; 1 some verdict is not (a claim
+whose judge broke, ERROR, is never as expected); 2 bad options; 3 a missing or damaged
+--data-root; 4 a device that is not here; 5 the reports folder cannot be written; 130
+Ctrl-C (the cells judged so far are kept).
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@ release x tutorial block, marking where a verdict changes between consecutive re
 
 Each folder holds ``claims.json`` (``blitzbench claims --format json``) and
 ``tutorial.json`` (``blitzbench tutorial --out RUN``), as the tox release environments
-(``tox -e torch29`` ...) write them under reports/drift/<release>/. Exit 0; a bad folder
-is one line and exit 2.
+(``tox -e torch29`` ...) write them under reports/drift/<release>/.
+
+Exit codes: 0 the table was printed (a verdict that changes is a finding to read, not a
+failure); 2 a missing or malformed folder (one line); 6 a file written by a newer
+blitzbench.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """Profile the LeNet training step and the DataLoader-fed loop with torch.profiler.
 
-Traces land in <reports>/profiler/<run-id>/<device>-<workload>/ (open them with
-`tensorboard --logdir <reports>/profiler`, or in Perfetto: they are Chrome-trace JSON),
-each beside a summary.json; the run folder <reports>/runs/<run-id>/ records the same
-summaries for `blitzbench report`.
+Traces land inside the run folder, in <reports>/runs/<run-id>/profiler/<device>-<workload>/
+(open them with `tensorboard --logdir <run folder>/profiler`, or in Perfetto: they are
+Chrome-trace JSON), each beside a summary.json; the run folder's results.json records the
+same summaries for `blitzbench report`, and a copied run folder keeps its traces.
+
+Exit codes: 0 every capture written (a capture that fails is recorded in the run folder
+and shown as ERROR); 2 bad options; 3 a missing or damaged --data-root; 4 a device that is
+not here; 5 the reports folder cannot be written; 130 Ctrl-C (what finished is kept).
 """
 
 from __future__ import annotations
@@ -56,15 +60,16 @@ def run(args: argparse.Namespace) -> int:
         profiles = profile_all(recorder, inputs.reports, list(inputs.devices), workloads,
                                args.batch_size, inputs.data, plan)
     recorder.finish()
-    _print(profiles, inputs.reports, recorder.folder)
+    _print(profiles, recorder.folder)
     return EXIT_OK
 
 
-def _print(profiles: list[ProfileEntry], reports: Path, folder: Path) -> None:
+def _print(profiles: list[ProfileEntry], folder: Path) -> None:
     from blitzbench.report.terminal import print_profile_summaries
 
     print_profile_summaries(profiles)
     for entry in profiles:
-        print(f"trace: {reports / str(entry.trace_dir)}", file=sys.stderr)
+        if entry.trace_dir:
+            print(f"trace: {folder / entry.trace_dir}", file=sys.stderr)
     print(f"run folder: {folder}", file=sys.stderr)
-    print(f"traces: tensorboard --logdir {reports / PROFILER_FOLDER}", file=sys.stderr)
+    print(f"traces: tensorboard --logdir {folder / PROFILER_FOLDER}", file=sys.stderr)

@@ -3,7 +3,12 @@
 RUN defaults to the latest folder under <reports>/runs. The plots are PNG files in the
 run folder's plots/ beside report.md; report.html embeds them and needs nothing else.
 ``--against BASELINE`` also writes RUN's comparison with BASELINE as a page (what
-``blitzbench compare BASELINE RUN --html`` writes).
+``blitzbench compare BASELINE RUN --html`` writes), first, so that the report links it.
+
+Exit codes: 0 the pages were written (whatever they say: ``compare`` is the command that
+exits on a SLOWER or NOISY figure); 2 a missing or malformed run folder, or with --against
+runs from different hardware or torch without --force; 5 a page cannot be written; 6 a
+run folder written by a newer blitzbench.
 """
 
 from __future__ import annotations
@@ -36,10 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     reports = Path(args.out) if args.out is not None else default_reports_dir()
     folder = args.run_folder if args.run_folder is not None else latest_run(reports)
-    markdown, page = render_run(folder)
+    compared = _comparison(args.against, folder, args) if args.against is not None else None
+    markdown, page = render_run(folder)  # after the comparison page: it links it
     print(f"report: {markdown}\nreport: {page}")
-    if args.against is not None:
-        print(f"report: {_comparison(args.against, folder, args)}")
+    if compared is not None:
+        print(f"report: {compared}")
     return EXIT_OK
 
 

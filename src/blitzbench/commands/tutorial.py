@@ -4,9 +4,12 @@ judge each: RUNS AS WRITTEN, RUNS WITH A SHIM, OUTPUT DIFFERS, FAILS or NOT RUN.
 Reads a Markdown post (fenced ``python`` blocks, output in the fences it labels as
 output), a sphinx-gallery ``.py`` or an ``.ipynb``. Each block runs in a worker process
 with a time limit, in a fresh temporary folder, offline: CIFAR-10 is the synthetic set (or
-``--data-root``). Exit 0 when every block runs; 1 when one prints something else than the
-tutorial shows or raises; 22 time limit, 23 crash, 24 input, 25 write outside its folder;
-20 not a tutorial, 21 malformed notebook.
+``--data-root``).
+
+Exit codes: 0 every block runs; 1 a block prints something else than the tutorial shows,
+or raises; 22 a block ran past its time limit, 23 crashed its process, 24 asked for input,
+25 wrote outside its folder; 20 PATH is not a tutorial, 21 a malformed notebook; 2 bad
+options; 3 a missing or damaged --data-root; 4 a device that is not here; 130 Ctrl-C.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """A profiling session: every (device, workload) captured, summarized and published.
 
-Each capture is staged outside the TensorBoard log folder and moved into
-<reports>/profiler/<run-id>/<device>-<workload>/ whole, beside its summary.json; the run's
-recorder saves each summary as soon as it exists, so Ctrl-C keeps what finished.
+Each capture is staged outside the TensorBoard log folder and moved into the run folder,
+<reports>/runs/<run-id>/profiler/<device>-<workload>/, whole, beside its summary.json: a
+run folder copied elsewhere keeps its traces, the report's links to them and its
+``tensorboard --logdir profiler`` hint. The run's recorder saves each summary as soon as
+it exists (its ``trace_dir`` relative to the run folder), so Ctrl-C keeps what finished.
 """
 
 from __future__ import annotations
@@ -61,9 +63,9 @@ def _profile_one(recorder: RunRecorder, reports: Path, device: Any, workload: st
     result = capture(workload, device, staging, batch_size=batch_size, data=data, plan=plan)
     summary = summarize(result, LABELS)
     write_json_atomic(staging / SUMMARY_FILE, summary)
-    final = publish(staging, reports / PROFILER_FOLDER / run_id / name)
-    entry = ProfileEntry(result.device, workload, final.relative_to(reports).as_posix(),
-                         summary)
+    final = publish(staging, recorder.folder / PROFILER_FOLDER / name)
+    entry = ProfileEntry(result.device, workload,
+                         final.relative_to(recorder.folder).as_posix(), summary)
     recorder.extend("profiles", [entry])
     return entry
 

@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
 from blitzbench.report.formatting import MISSING, fmt_duration_s
-from blitzbench.report.tones import COMPARE_TONES
+from blitzbench.report.terminal import StatusRow
+from blitzbench.report.tones import COMPARE_TONES, style_of
 from blitzbench.results.ab import ABRecord, PairedCase
-from blitzbench.results.compare import Comparison, Verdict, percent
+from blitzbench.results.compare import (
+    Comparison,
+    Verdict,
+    interval_text,
+    noisy_why,
+    percent,
+)
 from blitzbench.results.paired import count_verdicts, detectable_change, judge_record
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["ab_blocks", "count_lines", "print_ab", "summary_line"]
 
@@ -101,7 +111,7 @@ def _cells(case: PairedCase, c: Comparison) -> tuple[Cell, ...]:
     detect = detectable_change(c)
     return (Cell(c.verdict.value, tone), Cell(case.prefix, code=True), Cell(case.device),
             Cell(f"{c.ratio:.3f}" if tested else MISSING, tone),
-            Cell(f"{c.low:.3f}–{c.high:.3f}" if tested else c.reason),
+            Cell(interval_text(c) if tested else c.reason),
             Cell(f"{detect:.0%}" if math.isfinite(detect) else MISSING),
             Cell(str(case.pairs)), Cell(_median(case.a_s)), Cell(_median(case.b_s)))
 
@@ -115,34 +125,34 @@ def _tone(judged: Sequence[tuple[PairedCase, Comparison]]) -> str:
     return "bad" if Verdict.SLOWER in found else "warn" if Verdict.NOISY in found else "good"
 
 
-def print_ab(record: ABRecord, *, show_all: bool = False) -> None:
+def print_ab(record: ABRecord, *, show_all: bool = False,
+             console: Console | None = None) -> None:
     """The summary line, then the cases that are not SAME (every case with ``show_all``),
-    status first and one case per row: readable at 80 columns."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table as RichTable
-
-    from blitzbench.report.tones import style_of
+    status first, the paired ratio, its interval and what it could detect below each:
+    readable at 80 columns (report/terminal.py)."""
+    from blitzbench.report.terminal import log_console, print_status_rows
 
     judged = judge_record(record)
     print(f"ab: {summary_line(record, judged)}")
     for line in count_lines(record):
         print(line)
     shown = [(case, c) for case, c in judged if show_all or c.verdict is not Verdict.SAME]
-    if not shown:
-        return
-    table = RichTable(box=None, pad_edge=False)
-    for column in ("verdict", "case", "B/A", "interval", "detect"):
-        table.add_column(column, overflow="fold")
-    for case, c in shown:
-        tested = math.isfinite(c.ratio)
-        detect = detectable_change(c)
-        style = style_of(c.verdict.value, COMPARE_TONES)
-        table.add_row(f"[{style}]{c.verdict.value}[/]", escape(f"{case.prefix} {case.device}"),
-                      f"{c.ratio:.3f}" if tested else "-",
-                      f"{c.low:.3f}-{c.high:.3f}" if tested else escape(c.reason),
-                      f"{detect:.0%}" if math.isfinite(detect) else "-")
-    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 100).print(table)
+    if shown:
+        print_status_rows([_status_row(case, c) for case, c in shown],
+                          console or log_console())
+
+
+def _status_row(case: PairedCase, c: Comparison) -> StatusRow:
+    detect = detectable_change(c)
+    if math.isfinite(c.ratio):
+        below = [f"B/A {c.ratio:.3f} (paired, interval {interval_text(c)}), {case.pairs} "
+                 f"pairs; could detect {detect:.0%}"]
+    else:
+        below = [c.reason]
+    why = noisy_why(c)
+    below += [f"why NOISY: {why}"] if why and math.isfinite(c.ratio) else []
+    return StatusRow(c.verdict.value, style_of(c.verdict.value, COMPARE_TONES),
+                     f"{case.prefix} on {case.device}", tuple(below))
 
 
 def count_lines(record: ABRecord) -> list[str]:

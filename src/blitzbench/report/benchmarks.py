@@ -95,9 +95,11 @@ def _other(row: Measurement) -> str:
 
 
 def _peaks(rows: Sequence[Measurement]) -> str:
-    """Each device's peak and its source, once ("of peak" columns divide by these)."""
+    """Each device's peak and its source, once, for the rows an "of peak" column divides
+    by it (a peak no column uses, "cpu: unknown device", is not worth a line)."""
     peaks = dict.fromkeys(f"{r.site}: {r.extra[PEAK_FIELD]}" for r in rows
-                          if r.extra.get(PEAK_FIELD))
+                          if r.extra.get(PEAK_FIELD)
+                          and r.figure(PEAK_FRACTION_FIELD) is not None)
     return "Peaks (the \"of peak\" columns): " + "; ".join(peaks) + "." if peaks else ""
 
 

@@ -65,12 +65,15 @@ class LinkList:
 @dataclass(frozen=True)
 class Verdict:
     """The box a reader decides from: the verdict, its counts (``11 PASS, 7 SKIPPED``, as
-    the terminal prints them) and the run's facts (level, spec, wall time)."""
+    the terminal prints them), the run's facts (level, spec, wall time) and the notes that
+    qualify it (how many figures were noisy, no performance rule judged, a busy machine):
+    inside the box, so that an ACCEPTED is never read without them."""
 
     verdict: str
     counts: str
     facts: str
     tone: Tone = ""
+    notes: tuple[str, ...] = ()
 
 
 Block = Heading | Paragraph | Table | Figure | LinkList | Verdict

@@ -41,6 +41,8 @@ def fmt_duration_s(seconds: Any) -> str:
     """A duration in s, ms, µs or ns, whichever reads best."""
     if not is_number(seconds):
         return MISSING
+    if seconds == 0:
+        return "0 s"  # a step that did not run: not "0 ns"
     for scale, unit in TIME_UNITS:
         if abs(seconds) >= scale:
             return f"{fmt_number(seconds / scale)} {unit}"

@@ -67,6 +67,7 @@ figcaption { color: #57606a; font-size: 13px; }
 .verdict.bad { background: #ffebe9; border-color: #ff8182; color: #1f2328; }
 .verdict strong { font-size: 22px; margin-right: 12px; }
 .verdict .facts { display: block; color: #57606a; font-size: 14px; }
+.verdict .notes { margin: 6px 0 0; padding-left: 20px; font-size: 14px; color: #7d4e00; }
 @media (max-width: 900px) { main { padding: 12px; } th, td { padding: 3px 4px; } }
 """
 
@@ -104,10 +105,12 @@ def _block(block: Block, folder: Path | None = None) -> str:
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, Verdict):
+        notes = "".join(f"<li>{_inline(note)}</li>" for note in block.notes)
         return (f'<div class="verdict {block.tone}" id="verdict"><strong>'
                 f'{html.escape(block.verdict)}</strong><span class="counts">'
                 f'{html.escape(block.counts)}</span><span class="facts">'
-                f"{_inline(block.facts)}</span></div>")
+                f"{_inline(block.facts)}</span>"
+                + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</div>")
     if isinstance(block, Figure):
         src = _image_source(block.path, folder)
         return (f'<figure><img src="{src}" alt="{html.escape(block.caption)}">'

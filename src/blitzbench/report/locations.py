@@ -21,10 +21,12 @@ from typing import Any
 from blitzbench.results.names import PROFILER_FOLDER
 from blitzbench.results.records import ProfileEntry
 
-__all__ = ["SUMMARY_FILE", "Place", "display_path", "relative_link"]
+__all__ = ["COMPARISON_PAGES", "SUMMARY_FILE", "Place", "display_path", "relative_link"]
 
 #: profiling/capture.py writes the capture's summary beside its trace under this name.
 SUMMARY_FILE = "summary.json"
+#: commands/compare.py names the page it writes into run B's folder so.
+COMPARISON_PAGES = "compare-*.html"
 #: The summary fields that identify one capture when its folder was renamed.
 IDENTITY_FIELDS = ("device", "workload", "cpu_ms_per_step")
 #: How many parts of a foreign absolute path are kept (``.../synthetic-cifar10``).
@@ -46,6 +48,13 @@ class Place:
         if self.folder is None or not trace_dir:
             return None
         return _find_trace(trace_dir, entry, self.folder)
+
+    def comparison_pages(self) -> list[str]:
+        """The comparison pages beside the report (``compare-<BASELINE>.html``, written by
+        ``compare --html`` or ``report --against``), by name."""
+        if self.folder is None:
+            return []
+        return sorted(p.name for p in Path(self.folder).glob(COMPARISON_PAGES) if p.is_file())
 
     def show(self, path: str | None) -> str:
         """A path of the measuring machine as the reader should see it."""

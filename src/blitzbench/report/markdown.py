@@ -38,7 +38,8 @@ def _block(block: Block) -> str:
         return "\n".join(f"- [{text}]({href})" for text, href in block.items)
     if isinstance(block, Verdict):
         facts = f" ({block.facts})" if block.facts else ""
-        return f"> **Verdict: {block.verdict}**: {block.counts}{facts}"
+        notes = "".join(f"\n>\n> - {note}" for note in block.notes)
+        return f"> **Verdict: {block.verdict}**: {block.counts}{facts}{notes}"
     raise TypeError(f"unknown block {block!r}")
 
 

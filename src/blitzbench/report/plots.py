@@ -51,6 +51,15 @@ COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 DODGE = 2 ** 0.06  # sideways step between series on a log-2 axis (6% of a doubling)
 FEW_BARS = 12  # up to this many bars carry their value as a label
+#: the legend entry of hollow markers, and what every caption says of them
+HOLLOW_LABEL = "hollow: noisy, or measured on a busy machine"
+HOLLOW_NOTE = ("Hollow markers: figures that were noisy (IQR above 10% of the median) or "
+               "measured while the machine was busy: contention, not a finding; read "
+               "differences between them with care.")
+#: Tick values of a ratio axis (a speed-up), so that a narrow range still reads.
+RATIO_TICKS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0,
+               20.0, 30.0, 50.0, 70.0, 100.0, 200.0, 500.0, 1000.0)
+MIN_RATIO_TICKS = 4
 MAX_BARS = 40  # beyond this a bar chart is unreadable; the tables still hold every record
 
 
@@ -142,13 +151,14 @@ def speedup_plot(rows: Sequence[Measurement]) -> MplFigure | None:
         row = speedup.cuda
         key = (row.benchmark, row.site, _param(row, VARIANT_PARAM))
         lines.setdefault(key, []).append((float(row.params[BATCH_PARAM]), speedup.ratio,
-                                          False))
+                                          _doubtful(row) or _doubtful(speedup.cpu)))
     fig, ax = _axes()
     for index, ((benchmark, device, variant), points) in enumerate(sorted(lines.items())):
         _series(ax, _dodged(sorted(points), index, len(lines)),
                 f"{benchmark} {variant} ({device} / cpu)", index, benchmark)
     ax.axhline(1.0, color="grey", linewidth=1, linestyle="--")
     _log_axes(ax, sorted({p[0] for pts in lines.values() for p in pts}))
+    _ratio_ticks(ax, [p[1] for pts in lines.values() for p in pts])
     ax.set_xlabel("batch size (images)")
     ax.set_ylabel("speedup (CUDA images/s ÷ CPU images/s, ×)")
     ax.set_title("Is LeNet faster on the GPU than on the CPU, and from which batch size?")
@@ -186,12 +196,12 @@ def bandwidth_plot(rows: Sequence[Measurement]) -> MplFigure | None:
 
 PLOTS = (
     PlotSpec("loader_workers", "DataLoader alone: images/s against num_workers, per device "
-             "and batch size (hollow markers: noisy figures).", loader_plot),
+             f"and batch size. {HOLLOW_NOTE}", loader_plot),
     PlotSpec("lenet_batch", "LeNet images/s against batch size, log axes: each device and "
              "variant (eager, CUDA graph, ...) its own colour and marker; points dodged "
-             "sideways a little so none hides another.", lenet_rate_plot),
+             f"sideways a little so none hides another. {HOLLOW_NOTE}", lenet_rate_plot),
     PlotSpec("cuda_speedup", "CUDA over CPU images/s for the same LeNet case; above the dashed "
-             "line the GPU is faster.", speedup_plot),
+             f"line the GPU is faster. {HOLLOW_NOTE}", speedup_plot),
     PlotSpec("bandwidth_fraction", "Memory-size tensor ops: achieved fraction of the device's "
              "nominal peak bandwidth (dashed line: the peak).", bandwidth_plot),
 )
@@ -211,13 +221,18 @@ def _size(row: Measurement) -> str:
     return " ".join(str(v) for k, v in sorted(row.params.items()) if k != SCALE_PARAM)
 
 
+def _doubtful(row: Measurement) -> bool:
+    """A figure to read with care: noisy, or measured while the machine was busy."""
+    return row.noisy or bool(row.busy_reason())
+
+
 def _lines(rows: Sequence[Measurement], key: Callable[[Measurement], Any],
            x: Callable[[Measurement], Any]) -> dict[Any, list[tuple[float, float, bool]]]:
-    """Points (x, images/s, noisy) per line, sorted by x."""
+    """Points (x, images/s, doubtful) per line, sorted by x."""
     lines: dict[Any, list[tuple[float, float, bool]]] = {}
     for row in rows:
         lines.setdefault(key(row), []).append((float(x(row)), row.figure(RATE_FIELD) or 0.0,
-                                               row.noisy))
+                                               _doubtful(row)))
     return {k: sorted(v) for k, v in sorted(lines.items(), key=lambda kv: str(kv[0]))}
 
 
@@ -230,7 +245,8 @@ def _dodged(points: Sequence[tuple[float, float, bool]], index: int,
 
 def _series(ax: Any, points: Sequence[tuple[float, float, bool]], label: str, index: int,
             benchmark: str) -> None:
-    """One series in colour and marker ``index``; noisy points drawn hollow."""
+    """One series in colour and marker ``index``; doubtful points (noisy, or measured on a
+    busy machine) drawn hollow, with a legend entry saying so."""
     colour, marker = COLOURS[index % len(COLOURS)], MARKERS[index % len(MARKERS)]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     ax.plot(xs, ys, linestyle="-", marker=marker, label=label, color=colour, gid=benchmark,
@@ -238,7 +254,8 @@ def _series(ax: Any, points: Sequence[tuple[float, float, bool]], label: str, in
     noisy = [p for p in points if p[2]]
     if noisy:
         ax.plot([p[0] for p in noisy], [p[1] for p in noisy], linestyle="none", marker=marker,
-                markersize=10, markerfacecolor="white", markeredgecolor=colour, gid=benchmark)
+                markersize=10, markerfacecolor="white", markeredgecolor=colour, gid=benchmark,
+                label=HOLLOW_LABEL)
 
 
 def _log_axes(ax: Any, batch_sizes: Sequence[float]) -> None:
@@ -254,12 +271,38 @@ def _log_axes(ax: Any, batch_sizes: Sequence[float]) -> None:
     ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def _ratio_ticks(ax: Any, values: Sequence[float]) -> None:
+    """Label a log ratio axis at :data:`RATIO_TICKS` within its range: at least
+    :data:`MIN_RATIO_TICKS` of them where the range holds that many (a 1-3x speed-up read
+    only "1" and "2" with 1-2-5 decade ticks)."""
+    low, high = min([*values, 1.0]), max([*values, 1.0])
+    inside = [t for t in RATIO_TICKS if low / 1.1 <= t <= high * 1.1]
+    while len(inside) < MIN_RATIO_TICKS and len(inside) < len(RATIO_TICKS):
+        below = [t for t in RATIO_TICKS if t < min(inside, default=low)]
+        above = [t for t in RATIO_TICKS if t > max(inside, default=high)]
+        inside = sorted([*inside, *below[-1:], *above[:1]])
+    ax.set_ylim(min(inside) / 1.1, max(inside) * 1.1)
+    ax.yaxis.set_major_locator(FixedLocator(inside))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def _axes() -> tuple[MplFigure, Any]:
     fig = MplFigure(figsize=WIDE)
     return fig, fig.subplots()
 
 
 def _finish(fig: MplFigure, ax: Any) -> MplFigure:
+    """Grid and legend, each label once (every series' hollow points share one entry)."""
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    once = dict(zip(labels, handles, strict=True))
+    if HOLLOW_LABEL in once:  # one neutral entry for every series' hollow points, last
+        del once[HOLLOW_LABEL]
+        once[HOLLOW_LABEL] = Line2D([], [], linestyle="none", marker="o", markersize=8,
+                                    markerfacecolor="white", markeredgecolor="grey",
+                                    label=HOLLOW_LABEL)
+    ax.legend(once.values(), once.keys(), fontsize=8, loc="best")
     return fig

@@ -12,7 +12,12 @@ from blitzbench.report.locations import Place
 from blitzbench.results.names import DDP_RANKS_WORKLOAD
 from blitzbench.results.records import ProfileEntry
 
-__all__ = ["PROFILE_HEADER", "profile_blocks", "profile_row", "rank_trace_blocks"]
+__all__ = ["PROFILE_HEADER", "TENSORBOARD_INSTALL", "profile_blocks", "profile_fields",
+           "profile_row", "rank_trace_blocks"]
+
+#: How to get TensorBoard's PyTorch Profiler tab: blitzbench is installed from a checkout
+#: (README), and its ``tensorboard`` extra is not on PyPI under that name.
+TENSORBOARD_INSTALL = "pip install -e '.[tensorboard]'"
 
 PROFILE_HEADER = ("device", "workload", "CPU time/step", "GPU busy/step", "kernels/step",
                   "peak memory", "reading")  # trace folders are listed under the table
@@ -30,6 +35,17 @@ def profile_row(entry: ProfileEntry) -> tuple[str, ...]:
             fmt_ms(gpu.get("gpu_busy_ms_per_step")) if gpu else MISSING,
             fmt_number(gpu.get("kernels_per_step")) if gpu else MISSING,
             peak or MISSING, entry.error or reading(summary))
+
+
+def profile_fields(entry: ProfileEntry) -> tuple[str, str]:
+    """The row's figures in one line (``CPU 4.1 ms/step, peak memory cpu 12 MiB``; the GPU
+    figures where a GPU was captured) and its reading (or the error), for the terminal."""
+    _, _, cpu, gpu_busy, kernels, peak, said = profile_row(entry)
+    figures = [f"CPU {cpu}/step"]
+    if gpu_busy != MISSING:
+        figures += [f"GPU busy {gpu_busy}/step", f"{kernels} kernels/step"]
+    figures.append(f"peak memory {peak}")
+    return ", ".join(figures), "" if said == MISSING else said
 
 
 def reading(summary: Mapping[str, Any]) -> str:
@@ -82,8 +98,9 @@ def _trace_blocks(profiles: Sequence[ProfileEntry], place: Place) -> list[Block]
     if kept:
         logdir = posixpath.commonpath([posixpath.dirname(href) for _, href in kept]) or "."
         blocks += [Paragraph(f"From this report's folder, open the traces with `tensorboard "
-                             f"--logdir {logdir}` (PyTorch Profiler tab, from `pip install "
-                             f"blitzbench[tensorboard]`), or load a `.pt.trace.json` file into "
+                             f"--logdir {logdir}` (PyTorch Profiler tab: "
+                             f"`{TENSORBOARD_INSTALL}` in a blitzbench checkout), or load a "
+                             f"`.pt.trace.json` file into "
                              f"Perfetto (ui.perfetto.dev) or chrome://tracing: they are "
                              f"Chrome-trace JSON."),
                    LinkList(tuple((f"{p.device} {p.workload} trace folder", href)

@@ -20,7 +20,6 @@ __all__ = ["SLOWEST_SHOWN", "FamilyTime", "family_times", "run_time_blocks",
            "slowest_cases", "timed_records"]
 
 SLOWEST_SHOWN = 5
-STEP_ORDER = ("claims", "benchmarks", "profile")
 
 
 @dataclass(frozen=True)
@@ -59,9 +58,7 @@ def _untimed_blocks(results: RunResults) -> list[Block]:
     acceptance = results.acceptance
     whole = ""
     if acceptance is not None and acceptance.wall_s is not None:
-        steps = [f"{name} {fmt_duration_s(acceptance.step_s[name])}" for name in STEP_ORDER
-                 if name in acceptance.step_s]
-        whole = f" The run took {fmt_duration_s(acceptance.wall_s)} ({', '.join(steps)})."
+        whole = f" The run took {fmt_duration_s(acceptance.wall_s)} ({_steps(acceptance)})."
     return [Heading(2, "Where the time went", "run-time"),
             Paragraph("This run's results.json keeps no wall time per benchmark case (it was "
                       "written before blitzbench recorded `wall_s`), so the split by family "
@@ -100,7 +97,12 @@ def _steps_text(acceptance: AcceptanceRecord | None, benchmarks_s: float, cases:
     cases_text = f"{cases} benchmark cases took {fmt_duration_s(benchmarks_s)} in all"
     if acceptance is None or acceptance.wall_s is None or not acceptance.step_s:
         return cases_text + "."
-    steps = acceptance.step_s
-    parts = [f"{name} {fmt_duration_s(steps[name])}" for name in STEP_ORDER if name in steps]
-    return (f"The run took {fmt_duration_s(acceptance.wall_s)} ({', '.join(parts)}); "
+    return (f"The run took {fmt_duration_s(acceptance.wall_s)} ({_steps(acceptance)}); "
             f"{cases_text}.")
+
+
+def _steps(acceptance: AcceptanceRecord) -> str:
+    """Every step the run recorded, in its order, as the terminal's ``time:`` line says
+    them (pre-flight, claims, tutorial, benchmarks, instruction counts, profile)."""
+    return ", ".join(f"{name} {fmt_duration_s(seconds)}"
+                     for name, seconds in acceptance.step_s.items())

@@ -16,6 +16,7 @@ from blitzbench.report.document import (
     Document,
     Figure,
     Heading,
+    LinkList,
     Paragraph,
     Table,
     Verdict,
@@ -68,12 +69,23 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     if not evidence and not verdict:
         evidence.append(Paragraph("This run recorded no claims, benchmarks, profiles or "
                                   "acceptance verdict.", "warn"))
-    blocks = [*_status_blocks(results), *verdict, *rank_blocks(results.job),
+    blocks = [*_status_blocks(results), *verdict, *_comparison_blocks(place),
+              *rank_blocks(results.job),
               *_environment_blocks(results, place), *evidence]
     title = f"blitzbench {results.command or '?'}: {results.run_id}"
     subtitle = (f"blitzbench {results.blitzbench or '?'}, started "
                 f"{results.started or MISSING}, finished {results.finished or MISSING}")
     return Document(title, subtitle, tuple(blocks))
+
+
+def _comparison_blocks(place: Place) -> list[Block]:
+    """Links to this run's comparisons with a baseline (``report --against``)."""
+    pages = place.comparison_pages()
+    if not pages:
+        return []
+    return [Heading(2, "Comparisons", "comparisons"),
+            LinkList(tuple((f"this run against {page.removeprefix('compare-')[:-5]}, "
+                            f"figure by figure", page) for page in pages))]
 
 
 def _status_blocks(results: RunResults) -> list[Block]:
@@ -97,11 +109,11 @@ def _acceptance_blocks(acceptance: AcceptanceRecord | None, place: Place) -> lis
     if acceptance.wall_s is not None:
         facts.append(f"the run took {fmt_duration_s(acceptance.wall_s)}")
     rows = tuple(_rule_cells(r) for r in acceptance.findings)
-    notes = [Paragraph(note, "warn") for note in acceptance.notes]
     return [Heading(2, "Acceptance verdict", "acceptance"),
             Verdict(acceptance.verdict, acceptance.counts or _counts(acceptance.findings),
-                    "; ".join(facts), STATUS_TONES.get(acceptance.verdict, "")),
-            *notes, Table(ACCEPTANCE_HEADER, rows)]
+                    "; ".join(facts), STATUS_TONES.get(acceptance.verdict, ""),
+                    tuple(acceptance.notes)),
+            Table(ACCEPTANCE_HEADER, rows)]
 
 
 def _counts(findings: Sequence[Finding]) -> str:

@@ -1,47 +1,148 @@
-"""Rich tables for the terminal, coloured by the tones the page uses (report/tones.py)."""
+"""Tables for the terminal, readable at 80 columns, coloured by the tones the page uses
+(report/tones.py).
+
+A rich ``Table`` with six columns at 80 columns squeezes its widest column to a few
+characters and folds names mid-word (``train_ste|p``; the claims' evidence at 7 characters
+made 1,027 lines). Every terminal table here is a list of rows instead, status first
+(``compare`` on tests/test_compare_cli.py's made-up runs):
+
+    SLOWER  lenet.train_step[batch_size=64,variant=eager] on cpu
+        B/A 1.250 (97.5% CI 1.238–1.263); A 10 ms, B 12.5 ms (median of all rounds);
+        could detect 5%
+
+the status word in a column of its own, what the row is about wrapped whole under itself,
+and the detail on the lines below, indented less so that a long name still fits. A word
+is never broken; one longer than the whole width (no name blitzbench prints is) is cut
+after its dots, commas and brackets.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from blitzbench.report.tones import TONE_STYLES, VERDICT_TONES, style_of
 
 if TYPE_CHECKING:
     from blitzbench.results.records import ClaimCell, ProfileEntry
 
-__all__ = ["print_claim_matrix", "print_profile_summaries"]
+__all__ = ["BELOW_INDENT", "LOG_WIDTH", "StatusRow", "log_console", "print_claim_matrix",
+           "print_profile_summaries", "print_status_rows", "wrap_whole"]
+
+#: Width when the output is a file or a CI log (rich would assume 80 columns; a log is
+#: read in a browser, where long lines wrap anyway). A terminal's own width wins.
+LOG_WIDTH = 120
+#: The lines under a row start here: less than the status column, so that a long metric
+#: or case name still fits 80 columns whole.
+BELOW_INDENT = 4
+#: Below this much room a line is not worth wrapping into (a very narrow terminal).
+MIN_ROOM = 20
+#: A name longer than a whole line is cut after one of these, never inside a word.
+NAME_BREAK = re.compile(r"(?<=[.,\[\]=/])")
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One row of a terminal table: the status a reader scans for, what the row is about
+    (a name and the figures beside it) and the detail below it."""
+
+    status: str
+    style: str
+    head: str
+    below: tuple[str, ...] = ()
+
+
+def log_console(*, stderr: bool = False) -> Console:
+    """A console as wide as the terminal, or :data:`LOG_WIDTH` in a file or a CI log."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else LOG_WIDTH)
+
+
+def wrap_whole(text: str, width: int, indent: int = 0) -> list[str]:
+    """``text`` as lines of at most ``width`` characters, each indented by ``indent``;
+    a word too long for the indent moves left as far as it must, and one longer than
+    ``width`` is cut after its dots, commas and brackets (see the module docstring)."""
+    room = max(MIN_ROOM, width - indent)
+    lines = []
+    for line in textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False):
+        if len(line) <= room:
+            lines.append(" " * indent + line)
+        elif len(line) <= width:
+            lines.append(" " * min(indent, width - len(line)) + line)
+        else:
+            lines += _cut_name(line, width)
+    return lines
+
+
+def _cut_name(name: str, width: int) -> list[str]:
+    """A name longer than a line, in pieces ending after a dot, comma or bracket."""
+    pieces, line = [], ""
+    for part in NAME_BREAK.split(name):
+        if line and len(line) + len(part) > width:
+            pieces.append(line)
+            line = ""
+        line += part
+    return [*pieces, line] if line else pieces
+
+
+def print_status_rows(rows: Sequence[StatusRow], console: Console, title: str = "") -> None:
+    """Every row, status first, its head wrapped under itself and its detail below."""
+    width = console.width
+    if title:
+        for line in wrap_whole(title, width):
+            console.print(Text(line, style="bold"), no_wrap=True, crop=False)
+    status_width = max((len(r.status) for r in rows), default=0) + 2
+    for row in rows:
+        head = wrap_whole(row.head, width, status_width)
+        # a name too long to sit beside the status goes below it, status on its own line
+        beside = head.pop(0)[status_width:] if head and head[0].startswith(
+            " " * status_width) else ""
+        status = Text(row.status, style=row.style)
+        if beside:
+            status += Text(" " * (status_width - len(row.status)) + beside)
+        console.print(status, no_wrap=True, crop=False)
+        for text in head:
+            console.print(Text(text), no_wrap=True, crop=False)
+        for detail in row.below:
+            for text in wrap_whole(detail, width, BELOW_INDENT):
+                console.print(Text(text, style="dim"), no_wrap=True, crop=False)
 
 
 def print_claim_matrix(cells: Sequence[ClaimCell], data_text: str,
                        console: Console | None = None) -> None:
-    console = console or Console()
-    table = Table(title=f"blitzbench claims ({data_text})", show_lines=False)
-    table.add_column("claim", no_wrap=True)  # an id reads whole or not at all
-    for column in ("device", "expected", "verdict", "evidence"):
-        table.add_column(column, overflow="fold")
-    for cell in cells:
-        style = style_of(cell.verdict, VERDICT_TONES) if cell.passed else TONE_STYLES["bad"]
-        table.add_row(escape(cell.claim), escape(cell.device), escape(cell.expected),
-                      f"[{style}]{escape(cell.mark)}[/]", escape(cell.summary))
-    console.print(table)
+    """One row per (claim, device): the verdict (and the expected one where it differs),
+    the claim and its device, the evidence below."""
+    console = console or log_console()
+    rows = [StatusRow(cell.verdict, style_of(cell.verdict, VERDICT_TONES) if cell.passed
+                      else TONE_STYLES["bad"],
+                      f"{cell.claim} on {cell.site}" + ("" if cell.passed else
+                                                        f" (expected {cell.expected})"),
+                      (cell.summary,) if cell.summary else ())
+            for cell in cells]
+    print_status_rows(rows, console, f"blitzbench claims ({data_text})")
     failed = sum(not c.passed for c in cells)
-    console.print(f"{len(cells)} cells, {failed} not as expected")
+    console.print(f"{len(cells)} cells, {failed} not as expected", highlight=False)
 
 
 def print_profile_summaries(profiles: Sequence[ProfileEntry],
                             console: Console | None = None) -> None:
-    """One row per profiled (device, workload): host time against GPU busy time per step."""
-    from blitzbench.report.profiles import PROFILE_HEADER, profile_row
+    """One row per profiled (device, workload): host time against GPU busy time per step,
+    and where the step's time goes below it."""
+    from blitzbench.report.profiles import profile_fields
 
-    console = console or Console()
-    table = Table(title="blitzbench profile (per recorded step, median)")
-    for column in PROFILE_HEADER:
-        table.add_column(column, overflow="fold")
+    console = console or log_console()
+    rows = []
     for entry in profiles:
-        table.add_row(*profile_row(entry))
-    console.print(table)
+        figures, reading = profile_fields(entry)
+        rows.append(StatusRow("ERROR" if entry.error else "TRACED",
+                              TONE_STYLES["bad" if entry.error else "good"],
+                              f"{entry.workload} on {entry.device}: {figures}",
+                              (reading,) if reading else ()))
+    print_status_rows(rows, console, "blitzbench profile (per recorded step, median)")

@@ -8,6 +8,7 @@ the tutorial's own code as a learner copies it (``blitzbench tutorial``, run by 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from blitzbench.report.document import Block, Cell, Heading, Paragraph, Table
 from blitzbench.report.locations import Place
@@ -22,7 +23,14 @@ from blitzbench.results.tutorial import (
     verdict_counts,
 )
 
-__all__ = ["BLOCK_TONES", "tutorial_blocks"]
+__all__ = ["BLOCK_TONES", "block_snippets", "tutorial_blocks"]
+
+#: a snippet is cut to this many characters: the table stays readable at 800 px
+SNIPPET_CHARS = 48
+#: how far into a block its first statement is looked for
+SNIPPET_SCAN = 40
+#: lines that say little of what a block does (every block of the post imports torch)
+SKIPPED_STARTS = ("#", "import ", "from ", "print(")
 
 #: a shim is stated, not a failure; a difference in output is a finding to read
 BLOCK_TONES = {RUNS_AS_WRITTEN: "good", RUNS_WITH_A_SHIM: "info", OUTPUT_DIFFERS: "warn",
@@ -58,13 +66,47 @@ def _run_line(run: TutorialRun) -> Paragraph:
 
 
 def _table(runs: Sequence[TutorialRun]) -> Table:
+    """Block x device; each block with its place and, where the tutorial is on this disk,
+    its first statement, so a reader knows which block a row is without the source."""
     first = runs[0]
+    snippets = block_snippets(first.path, first.format, [b.line for b in first.blocks])
     rows = []
     for index, block in enumerate(first.blocks):
         verdicts = [run.blocks[index] if index < len(run.blocks) else None for run in runs]
         cells = [Cell(v.verdict, BLOCK_TONES.get(v.verdict, "")) if v else Cell("-", "muted")
                  for v in verdicts]
         details = "; ".join(dict.fromkeys(v.detail for v in verdicts if v and v.detail))
-        rows.append((Cell(str(block.index)), Cell(str(block.line)), *cells, Cell(details)))
-    return Table(("block", "line", *(run.device for run in runs), "detail"), tuple(rows),
+        code = (Cell(snippets.get(block.line, ""), code=True),) if snippets else ()
+        rows.append((Cell(str(block.index)), Cell(str(block.line)), *code, *cells,
+                     Cell(details)))
+    where = "cell" if first.format == "notebook" else "line"
+    return Table(("block", where, *(("first statement",) if snippets else ()),
+                  *(run.device for run in runs), "detail"), tuple(rows),
                  numeric=frozenset({0, 1}))
+
+
+def block_snippets(path: str, fmt: str, lines: Sequence[int]) -> dict[int, str]:
+    """Each block's first statement past its imports and comments (``x = torch.rand(5,
+    3)``), read from the tutorial where it is on this disk; {} where it is not, or for a
+    notebook (its blocks are cells, not lines). At most :data:`SNIPPET_CHARS`."""
+    source = Path(path)
+    if fmt == "notebook" or not path or not source.is_file():
+        return {}
+    try:
+        text = source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return {line: _first_statement(text[line - 1:line - 1 + SNIPPET_SCAN]) for line in lines
+            if 0 < line <= len(text)}
+
+
+def _first_statement(lines: Sequence[str]) -> str:
+    code = []
+    for line in lines:
+        if line.strip().startswith("```"):
+            break  # the fence closes: the block has ended
+        if line.strip():
+            code.append(line.strip())
+    chosen = next((c for c in code if not c.startswith(SKIPPED_STARTS)), code[0] if code
+                  else "")
+    return chosen if len(chosen) <= SNIPPET_CHARS else chosen[:SNIPPET_CHARS - 1] + "…"

@@ -56,7 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["BOOTSTRAP_RESAMPLES", "CONFIDENCE", "DEFAULT_THRESHOLD", "FLEET_THRESHOLD",
            "MIN_REPEATS", "MIN_ROUNDS",
            "Comparison", "Verdict", "classify", "compare_measurements", "compare_repeats",
-           "compare_summaries", "compare_times", "family_confidence", "percent", "t_quantile"]
+           "compare_summaries", "compare_times", "detectable_change", "family_confidence",
+           "interval_text", "noisy_why", "percent", "shown_figures", "t_quantile"]
 
 #: The smallest change called FASTER or SLOWER by default (5%): the synthetic proof in
 #: tests/test_compare_stats.py holds at it, and quiet runs of this project's >=100 us
@@ -98,6 +99,10 @@ class Comparison:
     method: str
     reason: str = ""
     confidence: float = 0.95
+    #: the two figures the ratio is B's over A's (NaN where the ratio is no quotient of
+    #: two figures: a paired estimate, an untested figure), and what they are
+    estimates: tuple[float, float] = (math.nan, math.nan)
+    estimator: str = ""
 
     @property
     def change(self) -> float:
@@ -138,13 +143,18 @@ def compare_times(a: Sequence[float], b: Sequence[float], *,
         return _untestable(rounds, threshold, f"fewer than {MIN_ROUNDS} rounds")
     rng = np.random.default_rng(seed)
     sample_a, sample_b = _thin(np.asarray(a, float), rng), _thin(np.asarray(b, float), rng)
-    ratio = float(np.median(sample_b) / np.median(sample_a))
+    centre_a, centre_b = float(np.median(sample_a)), float(np.median(sample_b))
+    ratio = centre_b / centre_a
     medians_a = _resampled_medians(sample_a, resamples, rng)
     medians_b = _resampled_medians(sample_b, resamples, rng)
     tail = (1 - confidence) / 2
     low, high = np.quantile(medians_b / medians_a, [tail, 1 - tail])
-    return _decided(ratio, float(low), float(high), threshold, rounds,
-                    f"bootstrap ({resamples} resamples)", confidence)
+    thinned = max(rounds) > MAX_BOOTSTRAP_ROUNDS
+    found = _decided(ratio, float(low), float(high), threshold, rounds,
+                     f"bootstrap ({resamples} resamples)", confidence)
+    return dataclasses.replace(found, estimates=(centre_a, centre_b), estimator=(
+        f"median of {MAX_BOOTSTRAP_ROUNDS} sampled rounds" if thinned
+        else "median of all rounds"))
 
 
 def compare_repeats(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], *,
@@ -164,9 +174,12 @@ def compare_repeats(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], 
     spread = math.sqrt(var_a + var_b)
     df = _welch_df(var_a, var_b, len(logs_a), len(logs_b))
     half = t_quantile(0.5 + confidence / 2, df) * spread
-    return _decided(math.exp(diff), math.exp(diff - half), math.exp(diff + half), threshold,
-                    rounds, f"Welch t over {len(logs_a)} vs {len(logs_b)} repeats "
-                            f"(df {df:.1f})", confidence)
+    found = _decided(math.exp(diff), math.exp(diff - half), math.exp(diff + half), threshold,
+                     rounds, f"Welch t over {len(logs_a)} vs {len(logs_b)} repeats "
+                             f"(df {df:.1f})", confidence)
+    return dataclasses.replace(
+        found, estimates=(math.exp(statistics.fmean(logs_a)), math.exp(statistics.fmean(logs_b))),
+        estimator="geometric mean of the repeats' medians")
 
 
 def t_quantile(p: float, df: float) -> float:
@@ -203,10 +216,11 @@ def compare_summaries(a: tuple[float, float, int], b: tuple[float, float, int], 
     ratio = b[0] / a[0]
     spread = math.hypot(_log_se(*a), _log_se(*b))
     z = _z(confidence)
-    return _decided(ratio, ratio * math.exp(-z * spread), ratio * math.exp(z * spread),
-                    threshold, rounds, "normal approximation from median, IQR and rounds "
-                                       "(no per-round times in a format-1 record)",
-                    confidence)
+    found = _decided(ratio, ratio * math.exp(-z * spread), ratio * math.exp(z * spread),
+                     threshold, rounds, "normal approximation from median, IQR and rounds "
+                                        "(no per-round times in a format-1 record)",
+                     confidence)
+    return dataclasses.replace(found, estimates=(a[0], b[0]), estimator="stored median")
 
 
 def compare_measurements(a: Measurement, b: Measurement, *,
@@ -287,3 +301,73 @@ def _z(confidence: float) -> float:
 
 def _z_at(p: float) -> float:
     return statistics.NormalDist().inv_cdf(p)
+
+
+#: At most this many decimals in an interval's ends (see :func:`interval_text`).
+MAX_DECIMALS = 6
+
+
+def detectable_change(comparison: Comparison) -> float:
+    """The smallest slowdown (as a fraction) this figure could have called SLOWER: the
+    interval's half-width sets how far the ratio must lie from 1 for the interval to clear
+    it, and the threshold sets the least change called at all. NaN when untested. One
+    place for ``compare``, ``ab`` and the pages: a SAME is only as good as this number."""
+    if not math.isfinite(comparison.ratio) or comparison.low <= 0:
+        return math.nan
+    half_width = (math.log(comparison.high) - math.log(comparison.low)) / 2
+    return max(comparison.threshold, math.exp(half_width) - 1)
+
+
+def shown_figures(a: Measurement, b: Measurement,
+                  comparison: Comparison) -> tuple[float, float, str]:
+    """A's and B's figures as a table shows them beside B/A, and what they are: the
+    estimates the ratio is computed from (so that B/A is B over A as printed), or, for a
+    figure not tested, each run's median of all rounds."""
+    if all(math.isfinite(e) for e in comparison.estimates):
+        return comparison.estimates[0], comparison.estimates[1], comparison.estimator
+    return a.median_s, b.median_s, "median of all rounds"
+
+
+def interval_text(comparison: Comparison, sep: str = "–") -> str:
+    """``0.969–1.0503``: the interval's ends with three decimals, or more where three would
+    put an end on the wrong side of 1 or of a threshold edge (1.0503 printed as 1.050 reads
+    inside a 5% band it lies outside of: the figure then looks SAME but is NOISY)."""
+    c = comparison
+    if not math.isfinite(c.ratio):
+        return ""
+    marks = (1.0, 1 + c.threshold, 1 / (1 + c.threshold))
+    decimals = next((d for d in range(3, MAX_DECIMALS + 1)
+                     if all(_same_side(end, mark, d) for end in (c.low, c.high)
+                            for mark in marks)), MAX_DECIMALS)
+    return f"{c.low:.{decimals}f}{sep}{c.high:.{decimals}f}"
+
+
+def noisy_why(comparison: Comparison) -> str:
+    """Why a NOISY figure is NOISY, in words a reader can act on ("" for a decided one):
+    which edge of the threshold band its interval crosses, and the smallest change its
+    spread could have detected, with the test's own note (one repeat, too few rounds)."""
+    c = comparison
+    if c.verdict is not Verdict.NOISY:
+        return ""
+    if not math.isfinite(c.ratio):
+        return c.reason
+    up, down = 1 + c.threshold, 1 / (1 + c.threshold)
+    crossed = []
+    if c.high > up:
+        crossed.append(f"above {up:.3f} (+{c.threshold:.0%})")
+    if c.low < down:
+        crossed.append(f"below {down:.3f} (-{c.threshold:.0%})")
+    detect = detectable_change(c)
+    text = (f"the interval {interval_text(c)} reaches {' and '.join(crossed)}: a change "
+            f"past the {c.threshold:.0%} threshold is not ruled out")
+    if detect > c.threshold:
+        text += f"; too spread to resolve less than {detect:.0%}"
+    notes = [part for part in c.reason.split("; ") if part and
+             not part.startswith("the interval")]  # the test's own notes (one repeat...)
+    return "; ".join([text, *notes])
+
+
+def _same_side(end: float, mark: float, decimals: int) -> bool:
+    """Whether ``end`` rounded to ``decimals`` compares with ``mark`` as ``end`` does."""
+    shown = round(end, decimals)
+    return (end > mark) == (shown > mark) and (end < mark) == (shown < mark)

@@ -47,6 +47,7 @@ from blitzbench.results.compare import (
     Comparison,
     Verdict,
     classify,
+    detectable_change,
     family_confidence,
     t_quantile,
 )
@@ -174,16 +175,6 @@ def signed_rank_critical(n: int, alpha: float) -> int:
     tail = _upper_tail(n)
     fits = [t for t in range(total + 2) if tail[t] <= alpha / 2]
     return fits[0]
-
-
-def detectable_change(comparison: Comparison) -> float:
-    """The smallest slowdown (as a fraction) this figure could have called SLOWER: the
-    interval's half-width sets how far the ratio must lie from 1 for the interval to clear
-    it, and the threshold sets the least change called at all. NaN when untested."""
-    if not math.isfinite(comparison.ratio) or comparison.low <= 0:
-        return math.nan
-    half_width = (math.log(comparison.high) - math.log(comparison.low)) / 2
-    return max(comparison.threshold, math.exp(half_width) - 1)
 
 
 def _upper_tail(n: int) -> np.ndarray:

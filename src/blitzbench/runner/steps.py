@@ -162,7 +162,7 @@ def _guarded(case: Case, measure: Callable[[Case], Measurement]) -> Measurement:
 
 def run_profile(recorder: Recorder, reports: Path, devices: Sequence[torch.device],
                 data: DataSource) -> None:
-    """Profile the LeNet step on every device into <reports>/profiler/<run-id>/.
+    """Profile the LeNet step on every device into the run folder's profiler/.
 
     A profiler failure is recorded, not fatal: the verdict does not depend on it.
     """

@@ -85,13 +85,13 @@ def _cpu_compute_peak(params: Mapping[str, Any], tflop_per_s: float) -> dict[str
     """fp32 work against the CPU's computed peak; any other dtype, or a CPU whose peak
     cannot be computed, carries only the reason."""
     if params.get("dtype") != CPU_PEAK_DTYPE:
-        return {"peak": f"cpu: blitzbench computes the {CPU_PEAK_DTYPE} peak only, this is "
+        return {"peak": f"blitzbench computes the CPU's {CPU_PEAK_DTYPE} peak only, this is "
                         f"{params.get('dtype', 'an unstated dtype')}"}
     peak = read_cpu_peak()
     if isinstance(peak, NoCpuPeak):
-        return {"peak": f"cpu: no peak: {peak.reason}"}
+        return {"peak": f"no computed CPU peak: {peak.reason}"}
     return {"fraction_of_peak": tflop_per_s / peak.tflop_per_s,
-            "peak_tflop_per_s": peak.tflop_per_s, "peak": f"cpu: {peak.describe()}"}
+            "peak_tflop_per_s": peak.tflop_per_s, "peak": peak.describe()}
 
 
 def _listed_peak(device: str):

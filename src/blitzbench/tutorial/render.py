@@ -27,6 +27,13 @@ __all__ = ["drift_markdown", "print_drift", "print_runs", "runs_markdown", "shim
 
 STYLES = {FAILS: "bold red", OUTPUT_DIFFERS: "yellow", NOT_RUN: "dim"}
 PASS_STYLE = "green"
+#: What a block's two times are (the table's "s (run)" and "s (in all)" columns).
+TIMES_NOTE = ("s (run): the block's own run, the try that counted; s (in all): the wall "
+              "time spent on the block, failed tries, rolling back (a fresh worker replaying "
+              "the blocks before it) and a shimmed run included.")
+#: The same, for the terminal's words ("ran 1.06 s, 8.85 s in all").
+RAN_NOTE = ("ran: the try that counted; in all: with failed tries, rolling back (a fresh "
+            "worker replaying the blocks before it) and a shimmed run.")
 
 
 def _cell(text: str) -> str:
@@ -63,27 +70,34 @@ def runs_markdown(runs: Sequence[TutorialRun]) -> str:
                   "| --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {b.index} | {b.line} | {b.verdict} | {b.seconds:.2f} | "
                   f"{b.spent_seconds:.2f} | {_cell(b.detail)} |" for b in run.blocks]
-        lines.append("")
+        lines += ["", f"_{TIMES_NOTE}_", ""]
     used = shims_used(runs)
     lines += ["Shims used:", "", *(f"- {_cell(line)}" for line in used), ""] if used else []
     return "\n".join(lines)
 
 
 def print_runs(runs: Sequence[TutorialRun], console: Console | None = None) -> None:
+    """Per device, one row per block, verdict first: the block, where it starts and its
+    time (the run that counted, and in all: failed tries and rollbacks too), the detail
+    below. Readable at 80 columns: a grid of two columns, the text wrapped on words."""
     console = console or Console()
     for run in runs:
         if run.skipped:
             console.print(f"[dim]{escape(_summary(run))}[/]")
             continue
-        table = Table(title=escape(f"{run.path} on {run.device}"))
-        for column in ("block", _where(run), "verdict", "s (run)", "s (in all)", "detail"):
-            table.add_column(column, overflow="fold", no_wrap=column == "verdict")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(ratio=1)
         for b in run.blocks:
-            style = STYLES.get(b.verdict, PASS_STYLE)
-            table.add_row(str(b.index), str(b.line), f"[{style}]{b.verdict}[/]",
-                          f"{b.seconds:.2f}", f"{b.spent_seconds:.2f}", escape(b.detail))
-        console.print(table)
+            text = (f"block {b.index} ({_where(run)} {b.line}): ran {b.seconds:.2f} s, "
+                    f"{b.spent_seconds:.2f} s in all")
+            grid.add_row(f"[{STYLES.get(b.verdict, PASS_STYLE)}]{b.verdict}[/]",
+                         escape(text + (f"\n{b.detail}" if b.detail else "")))
+        console.print(escape(f"{run.path} on {run.device}"), style="bold")
+        console.print(grid)
         console.print(escape(_summary(run)))
+    if any(not run.skipped for run in runs):
+        console.print(RAN_NOTE, style="dim")
     for line in shims_used(runs):
         console.print(f"shim {escape(line)}")
 
@@ -113,15 +127,22 @@ def drift_markdown(table: DriftTable) -> str:
 
 
 def print_drift(table: DriftTable, console: Console | None = None) -> None:
+    """One row per claim or block, its latest verdict first; where a verdict changed, the
+    releases in order below it. Readable at 80 columns (a release per column was not)."""
     console = console or Console()
-    grid = Table(title="blitzbench drift: verdicts across releases")
-    grid.add_column("row", no_wrap=True)
-    for release in table.releases:
-        grid.add_column(escape(release), overflow="fold")
-    for row in _drift_rows(table):
-        grid.add_row(escape(row[0]), *(f"[bold yellow]{escape(c.replace('**', ''))}[/]"
-                                       if c.startswith("**") else escape(c)
-                                       for c in row[1:]))
+    console.print("blitzbench drift: verdicts across releases", style="bold")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    for key in table.rows:
+        cells = [(release, table.cell(key, release)) for release in table.releases]
+        seen = [(release, cell) for release, cell in cells if cell is not None]
+        latest = seen[-1][1].verdict if seen else "—"
+        changed = any(cell.changed for _, cell in seen)
+        history = " → ".join(f"{release.split(' / ')[0]} {cell.verdict}"
+                             for release, cell in seen)
+        text = escape(key) + (f"\n[bold yellow]{escape(history)}[/]" if changed else "")
+        grid.add_row(escape(latest), text)
     console.print(grid)
     console.print(f"{len(table.changes)} verdict change(s) between consecutive releases")
     for change in table.changes:

@@ -47,8 +47,8 @@ LLC_FACTOR = 4
 MIN_ELEMENTS = 10_000_000
 FLOAT32_BYTES = 4
 TRIAD_SCALAR = 3.0  # stream.c's ``scalar``
-#: The arrays (of all the case builds) may take at most this share of the memory that is
-#: available when the case is built; beyond it the case fails with the sizes named.
+#: A case's arrays may take at most this share of the memory available when it is built
+#: (the rest stays with the run and its neighbours); beyond it the case fails, sizes named.
 MAX_MEMORY_SHARE = 0.5
 #: kernel -> its statement, and the arrays it reads and writes (STREAM's byte count per
 #: element is their number); arrays start as stream.c's do: a = 1, b = 2, c = 0.
@@ -117,7 +117,8 @@ def build_stream(kernel: str, device: torch.device) -> Workload:
     available = _available_bytes()
     if available is not None and needed > MAX_MEMORY_SHARE * available:
         raise RuntimeError(f"STREAM {kernel} needs {needed / 2**20:,.0f} MiB ({ARRAYS[kernel]} "
-                           f"arrays of 4x the {llc / 2**20:,.0f} MiB last-level cache); "
+                           f"arrays of {LLC_FACTOR}x the {llc / 2**20:,.0f} MiB last-level "
+                           f"cache); "
                            f"{available / 2**20:,.0f} MiB of memory is available")
     restore = use_threads(len(usable_cpus()))
     try:
