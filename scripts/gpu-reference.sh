@@ -74,7 +74,17 @@ run_step() {
 
 {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
+    # offline: dependencies the GPU machine's Python lacks can travel as wheels in wheels/
+    # (pip download --only-binary=:all: --python-version X.Y -d wheels psutil nvidia-ml-py
+    # hypothesis holistictraceanalysis), installed from there
+    if [ -d wheels ]; then
+        "$PY" -m pip install -q --no-index --find-links wheels psutil nvidia-ml-py \
+            hypothesis holistictraceanalysis || echo "wheels: some not installed"
+    fi
     "$PY" -m pip install -q --no-deps --no-build-isolation -e . || exit 1
+    # what a missing module costs: psutil (the pre-flight and each case's machine state),
+    # pynvml (GPU health: SKIPPED), hypothesis (the claims), hta (the ranks' traces)
+    "$PY" -c "import importlib.util as u; print(*(f'module {m}: ' + ('present' if u.find_spec(m) else 'MISSING') for m in ('psutil', 'pynvml', 'hypothesis', 'hta')), sep='\n')"
     "$PY" -c "import torch, blitzbench; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
     for name in $STEPS; do run_step "$name"; done
 } 2>&1 | tee "$OUT/gpu-reference.log"

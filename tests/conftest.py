@@ -1,5 +1,5 @@
-"""Harness tests: make ``tests/`` importable (for ``breakages``) and print the self-test
-score at the end of the session."""
+"""Harness tests: make ``tests/`` importable (for ``breakages``), leave the tests marked
+slow to CI (``--run-slow``) and print the self-test score at the end of the session."""
 
 from __future__ import annotations
 
@@ -7,10 +7,41 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
 
+#: Runs the tests marked slow too; CI passes it (.ci/run: ``tox -e setup,tests --
+#: --run-slow``), the README's everyday command does not.
+RUN_SLOW = "--run-slow"
+#: How many slow tests this session left out, for the closing line.
+SLOW_LEFT_OUT = pytest.StashKey[int]()
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(RUN_SLOW, action="store_true", default=False,
+                     help="also run the tests marked slow (minutes each: the self-test's "
+                          "exact per-breakage judging, end-to-end jobs); CI does")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without --run-slow (or an -m naming ``slow``), deselect the slow tests, as pytest's
+    own -m would, and count them for the closing line."""
+    if config.getoption(RUN_SLOW) or "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+    config.stash[SLOW_LEFT_OUT] = len(slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    left_out = config.stash.get(SLOW_LEFT_OUT, 0)
+    if left_out:
+        terminalreporter.write_line(
+            f"{left_out} slow tests not run: CI runs them ({RUN_SLOW}; "
+            f"tox -e setup,tests -- {RUN_SLOW})")
     selftest = sys.modules.get("test_selftest") or sys.modules.get("tests.test_selftest")
     if selftest is None or not selftest.CAUGHT:
         return

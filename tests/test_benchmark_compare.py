@@ -35,13 +35,15 @@ from blitzbench.results.sittings import (
     judge_sittings,
     quiet_repeats,
 )
+from blitzbench.timing.instructions import valgrind_unavailable
 
 pytest_plugins = ["pytester"]
 
 CASES = 12
 REPEATS, ROUNDS = 5, 20
 #: Repeat-to-repeat and round-to-round log spread of the synthetic sittings: 3% and 5%,
-#: about what the 5x3 tensor ops show between repeats on a quiet machine.
+#: wider than the 5x3 tensor ops' repeat medians here (within 1% of each other in a run,
+#: 2026-12-06), so the synthetic sittings are no easier to judge than the real ones.
 REPEAT_SD, ROUND_SD = 0.03, 0.05
 QUIET = MachineState(0.0, 1.0, cores=2, others_cpu_fraction=0.01, torch_threads=2)
 BUSY_STATE = MachineState(0.0, 1.0, cores=2, others_cpu_fraction=0.55, torch_threads=2)
@@ -96,6 +98,18 @@ def test_a_sitting_slower_everywhere_is_taken_out_not_called_slower():
     assert "moved 1.4" in found.drift_note()
 
 
+def test_cases_that_drift_together_never_call_each_other_slower():
+    """Two unchanged cases that moved 2.5x and 2.0x between the sittings (as the 2^22
+    adds did here, 2026-12-06): each is bounded by the other's move, so neither is
+    SLOWER; a third case planted at 1.5x is masked by them (NOISY), never SAME."""
+    found = judge_sittings(_sittings({2: 2.5, 4: 2.0, 7: 1.5}, seed=7), 0.25)
+    assert not found.slower()
+    moved = {row.name: row for row in found.rows}
+    assert all(moved[f"tensor_ops.synthetic[case={index}]"].verdict is Verdict.NOISY
+               for index in (2, 4, 7))
+    assert "tensor_ops.synthetic[case=2] moved 2.5" in found.drift_note()
+
+
 def test_repeats_on_a_busy_machine_are_not_judged():
     busy_b = {3: (BUSY_STATE,) * 4 + (QUIET,)}
     found = judge_sittings(_sittings({3: 3.0}, seed=2, states=busy_b), 0.25)
@@ -146,8 +160,9 @@ def test_counts_decide_where_both_runs_counted_on_the_same_setup():
 def test_the_table_reads_at_80_columns():
     pairs = _sittings({3: 1.5}, seed=5)
     name, a, b = pairs[4]
-    long = dataclasses.replace(b.measurement, params={"batch_size": 64, "num_workers": 2,
-                                                      "pin_memory": False, "images": 512})
+    long = dataclasses.replace(b.measurement, params={  # a collective's: 87 characters
+        "dtype": "float32", "inplace": True, "redop": "sum", "size": 1048576,
+        "world_size": 2})
     pairs[4] = (name, SavedCase(dataclasses.replace(a.measurement, params=long.params)),
                 SavedCase(long))
     lines = table_lines(judge_sittings(pairs, 0.25), "reports/benchmarks/x/0001_run.json")
@@ -350,3 +365,21 @@ def _copy(source: Path, target: Path) -> Path:
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(path.read_text())
     return target
+
+
+@pytest.mark.slow  # two valgrind processes: 2-5 minutes on the 2-core VM
+@pytest.mark.skipif(valgrind_unavailable() is not None, reason=f"{valgrind_unavailable()}")
+def test_counts_are_saved_and_judged_by_the_gate(pytester: pytest.Pytester, tmp_path: Path):
+    """One case counted in each of two runs (one valgrind process each): the count is
+    saved with its setup, and the compare run judges the case on it (SAME*)."""
+    one = ("-k", "add_out-cpu-tutorial", "-p", "no:cacheprovider")
+    storage = _saved(tmp_path, BENCHMARK_FILE, (*one, "--count-instructions"))
+    (saved,) = storage.glob("*/*.json")
+    (entry,) = json.loads(saved.read_text())["benchmarks"]
+    count = entry["blitzbench"]["instructions"]
+    assert count["instructions_per_call"] > 0 and count["setup"]["torch_threads"] == 1
+    result = _compare(pytester, storage, "--blitz-compare-fail=25", "--count-instructions",
+                      select=one)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["SAME\\* * tensor_ops.add_out[[]scale=tutorial,size=5x3[]]",
+                                 "[*] judged on instruction counts*"])

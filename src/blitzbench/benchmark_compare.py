@@ -271,6 +271,17 @@ def _fail_session(terminalreporter: Any, config: pytest.Config) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def _folded(name: str, width: int, indent: str) -> list[str]:
+    """A case name on lines of ``width``, broken after its commas where it must be
+    (``collectives.all_gather[dtype=float32,...,world_size=2]`` is 87 characters)."""
+    lines = [indent]
+    for part in name.replace(",", ",\0").split("\0"):
+        if len(lines[-1]) + len(part) > width and lines[-1].strip():
+            lines.append(indent + "  ")
+        lines[-1] += part
+    return lines
+
+
 def table_lines(found: SittingsJudgement, source: str, width: int = TABLE_WIDTH) -> list[str]:
     """The verdict table, verdict first, SLOWER cases first: one line a case (its name on
     the next line when it does not fit), then why the timings not judged were not."""
@@ -289,7 +300,7 @@ def table_lines(found: SittingsJudgement, source: str, width: int = TABLE_WIDTH)
         if len(head) + len(row.name) <= width:
             lines.append(head + row.name)
         else:
-            lines += [head.rstrip(), f"  {row.name}"]
+            lines += [head.rstrip(), *_folded(row.name, width, "  ")]
     if any(row.by_counts for row in found.rows):
         lines += wrapped(f"* judged on instruction counts (both runs counted on the same "
                          f"setup; threshold at least {COUNT_THRESHOLD_TEXT}): counts cannot "

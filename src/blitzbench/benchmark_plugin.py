@@ -8,13 +8,14 @@
   cases are marked ``slow``.
 - The ``bench_case`` fixture warms up and calibrates a case with the suite's own loop
   (timing/loop.py, through :func:`blitzbench.workloads.measure.plan_case`), hands the
-  plan's round function to ``benchmark.pedantic`` in :data:`REPEATS` repeats, each on a
-  fresh build (:class:`RepeatedRounds`), notes the machine's state during each repeat,
+  plan's round function to ``benchmark.pedantic`` in repeats (``accept``'s
+  ``LEVEL_REPEATS``), each on a fresh build (:class:`RepeatedRounds`), notes the machine's state during each repeat,
   and stores the derived rates (images/s, GB/s, fraction of peak) in ``extra_info``.
 - Every saved benchmark carries blitzbench's record of it (per-round times, repeats,
   machine states and, with ``--count-instructions``, its instruction count) through
-  ``pytest_benchmark_update_json``; ``--benchmark-compare`` then judges them
-  (benchmark_compare.py).
+  ``pytest_benchmark_update_json``; ``--benchmark-compare`` then judges them and
+  ``--blitz-compare-fail=PCT`` gates on them (benchmark_compare.py);
+  ``--count-instructions`` counts the CPU cases after the timings (benchmark_counts.py).
 - ``pytest_benchmark_update_machine_info`` adds torch, torchvision, CUDA, cuDNN, GPU,
   driver, CPU, torch threads and numpy to the saved JSON.
 - Saved runs go under ``<rootdir>/reports/benchmarks`` unless ``--benchmark-storage`` is
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from blitzbench.timing.workload import Workload
     from blitzbench.workloads.catalog import Case
 
-__all__ = ["REPEATS", "PerCallTimer", "RepeatedRounds", "benchmark_case",
+__all__ = ["PerCallTimer", "RepeatedRounds", "benchmark_case",
            "benchmark_session", "case_param", "machine_window", "measured_cases",
            "per_call_timer", "selected_cases", "session_records", "skip_if_busy",
            "summary_lines", "time_rounds"]
@@ -54,8 +55,6 @@ PYTEST_BENCHMARK_DEFAULT_STORAGE = "file://./.benchmarks"
 STORAGE_FOLDER = ("reports", "benchmarks")
 PYTEST_BENCHMARK_SESSION = "pytest-benchmark"  # the name its session registers under
 COMPARE_PLUGIN = "blitzbench-compare"  # benchmark_compare.py's hooks, registered here
-#: Repeats of a case inside its test (a fresh build each): REPEATS_WHY below.
-REPEATS = 5
 _CASES = pytest.StashKey[dict]()  # nodeid -> Measurement, for bench_case's cases
 _MONITOR = pytest.StashKey["MachineMonitor"]()
 
@@ -194,7 +193,8 @@ def bench_case(benchmark: Any, request: pytest.FixtureRequest) -> Callable[[Case
             judge_case(request, case)
             return {}
         rounds = RepeatedRounds(case, per_call_timer(request.node),
-                                _monitor(request.config) if benchmark.enabled else None)
+                                _monitor(request.config) if benchmark.enabled else None,
+                                request.config.getoption(LEVEL_OPTION))
         extra = time_rounds(benchmark, rounds)
         if benchmark.enabled and rounds.times_s:
             request.config.stash[_CASES][benchmark.fullname] = rounds.record(
@@ -251,7 +251,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def benchmark_case(benchmark: Any, case: Case, timer: PerCallTimer,
                    monitor: MachineMonitor | None = None) -> dict[str, Any]:
     """Build, warm up, calibrate and time ``case`` through ``benchmark.pedantic``, in
-    :data:`REPEATS` repeats (see :class:`RepeatedRounds`).
+    repeats (see :class:`RepeatedRounds`; the quick level's count).
 
     With ``--benchmark-disable`` the workload runs once, untimed (CI's smoke mode). A CUDA
     out-of-memory error or a dead DataLoader worker skips the test with the recorded cause.
@@ -286,14 +286,17 @@ def time_rounds(benchmark: Any, rounds: RepeatedRounds) -> dict[str, Any]:
 
 
 class RepeatedRounds:
-    """A case timed in :data:`REPEATS` repeats inside one ``benchmark.pedantic`` call: the
-    case is built afresh (seeded, fresh tensors, a fresh DataLoader) at the start of each
+    """A case timed in repeats inside one ``benchmark.pedantic`` call, as many as
+    ``accept`` measures at the level (workloads/catalog.py's ``LEVEL_REPEATS``, 8: Welch's
+    t over a pair of runs then has about 14 degrees of freedom) but never more than the
+    case's own minimum of rounds (a DataLoader case's three passes stay three). The case
+    is built afresh (seeded, fresh tensors, a fresh DataLoader) at the start of each
     repeat, in pytest-benchmark's ``setup`` (outside the timed rounds), so the saved
     rounds come in blocks whose medians vary as much as the machine drifts across the
     test, not only across one back-to-back window (workloads/repeats.py says why).
 
     The first repeat warms up and calibrates with the suite's loop (``plan_case``) on
-    1/REPEATS of the case's rounds and time budget, so a test costs what it did plus a
+    1/repeats of the case's rounds and time budget, so a test costs what it did plus a
     build and a warm-up call per repeat; the later repeats keep its calls per round and
     round count, after workloads/repeats.py's ``LATER_WARMUP`` warm-up calls (none for a
     call of LONG_CALL_S or more: a DataLoader pass is its own warm-up). ``blocks`` and
@@ -301,11 +304,11 @@ class RepeatedRounds:
     """
 
     def __init__(self, case: Case, timer: PerCallTimer,
-                 monitor: MachineMonitor | None = None, repeats: int | None = None) -> None:
+                 monitor: MachineMonitor | None = None, level: str = DEFAULT_LEVEL) -> None:
+        from blitzbench.workloads.catalog import LEVEL_REPEATS
+
         self.case, self.timer, self.monitor = case, timer, monitor
-        # never more repeats than the case's own minimum of rounds: a DataLoader case's
-        # three passes stay three, each on a fresh loader
-        self.repeats = min(REPEATS, case.min_rounds) if repeats is None else repeats
+        self.repeats = min(LEVEL_REPEATS[level], case.min_rounds)
         self.workload: Workload | None = None
         self.round_fn: Callable[[int], object] | None = None
         self.rounds_per_repeat = 0

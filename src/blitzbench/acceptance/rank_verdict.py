@@ -99,10 +99,13 @@ def view_rows(view: RankView, entries: Sequence[RankEntry]) -> list[RuleResult]:
     if not view.flagged:
         counts = Counter(cell.verdict for cell in compared)
         tally = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
-        return [_row(Status.PASS, "all ranks", None,
+        noisy = counts.get("NOISY", 0)
+        # a figure that could not be judged is never a pass: NOISY cells make the row NOISY
+        return [_row(Status.NOISY if noisy else Status.PASS, "all ranks", None,
                      f"{len(compared)} figures on {len(by_rank)} ranks",
                      f"none SLOWER beyond {FLEET_THRESHOLD:.0%} at "
-                     f"{percent(view.confidence)} confidence ({tally})")]
+                     f"{percent(view.confidence)} confidence ({tally})"
+                     + (f"; {noisy} could not be judged" if noisy else ""))]
     return [_flagged_row(cell, by_rank[cell.rank], entries) for cell in view.flagged]
 
 

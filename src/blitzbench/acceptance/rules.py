@@ -213,7 +213,7 @@ def _judge_rule(rule: Rule, by_key: Mapping[tuple[str, str], MetricValue],
 def _not_measured(metric: str, device: str, level: str) -> str:
     if metric.split(".", 1)[0] in WORLD_FAMILIES:
         return ("measured by a world of ranks only: run accept under torchrun "
-                "(README, \"More than one GPU, more than one node\")")
+                "(docs/acceptance.md, \"More than one GPU, more than one node\")")
     at_level = f" at level {level}" if level else ""
     return f"not measured on {device}{at_level}"
 

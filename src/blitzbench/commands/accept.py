@@ -403,6 +403,10 @@ def _print(rows: list[RuleResult], outcome: str, level: str, spec: Spec,
 
     notes = recorder.results.acceptance.notes if recorder.results.acceptance else ()
     print_verdict(rows, outcome, title, notes=notes)
+    from blitzbench.report.instructions import count_summary
+
+    if recorder.results.instructions is not None:
+        print(count_summary(recorder.results.instructions), file=sys.stderr)
     print(_time_line(recorder.results), file=sys.stderr)
     print(f"run folder: {recorder.folder}", file=sys.stderr)
 

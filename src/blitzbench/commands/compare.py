@@ -4,7 +4,7 @@ Each benchmark case measured in both runs (same benchmark, parameters and device
 same rank when both are torchrun jobs' folders) is judged on its repeats (or its
 per-round times): the ratio B/A with a confidence interval, read against a threshold
 (SLOWER or FASTER past it, SAME within it, NOISY when the interval straddles it; the
-README's "Comparing two runs" says why this test). The intervals are
+docs/benchmarks.md, "Comparing two runs", says why this test). The intervals are
 simultaneous: each figure's confidence is Bonferroni-corrected so that the chance of any
 false FASTER or SLOWER among all the figures compared stays at 5%. Runs from
 different hardware or torch are refused unless --force. ``--html`` also writes the

@@ -22,6 +22,7 @@ from blitzbench.report.document import (
     Verdict,
 )
 from blitzbench.report.formatting import MISSING, fmt_bytes, fmt_duration_s, fmt_value
+from blitzbench.report.instructions import instruction_blocks
 from blitzbench.report.loader_findings import loader_finding_blocks
 from blitzbench.report.locations import Place
 from blitzbench.report.loop_bounds import loop_bound_blocks
@@ -62,6 +63,7 @@ def build_document(results: RunResults, figures: Sequence[Figure],
     evidence += loop_bound_blocks(rows)
     evidence += loader_finding_blocks(rows)
     evidence += benchmark_blocks([r for r in rows if r.family != COLLECTIVES])
+    evidence += instruction_blocks(results.instructions)
     evidence += collectives_blocks(rows)  # nccl-tests' own columns, not the generic table
     evidence += profile_blocks(results.profiles, place)
     evidence += run_time_blocks(results)

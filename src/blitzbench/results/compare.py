@@ -22,10 +22,11 @@ percentile bootstrap makes no assumption about the shape of the timing distribut
 
 Rounds of one process are not independent samples of a machine: a shared machine drifts
 (on this project's 2-core VM, a 512x512 matmul's 20-call median moves between 1.45 and
-3.3 ms from one two-second window to the next, README "Comparing two runs"), so two runs
-minutes apart differ by far more than their rounds' spread says, and a round bootstrap
-calls that drift SLOWER. ``accept`` therefore measures every case in several *repeats*
-spread across the run (``Measurement.blocks``), as pyperf runs several worker processes.
+3.3 ms from one two-second window to the next, docs/benchmarks.md, "Comparing two
+runs"), so two runs minutes apart differ by far more than their rounds' spread says, and a
+round bootstrap calls that drift SLOWER. ``accept`` therefore measures every case in
+several *repeats* spread across the run (``Measurement.blocks``), as pyperf runs several
+worker processes.
 When both runs have two or more repeats the interval is built from the repeats: the log
 of each repeat's median is one observation, and the log ratio's interval is Welch's
 t-interval of the difference of their means (unequal variances and repeat counts). The
@@ -61,7 +62,7 @@ __all__ = ["BOOTSTRAP_RESAMPLES", "CONFIDENCE", "DEFAULT_THRESHOLD", "FLEET_THRE
 
 #: The smallest change called FASTER or SLOWER by default (5%): the synthetic proof in
 #: tests/test_compare_stats.py holds at it, and quiet runs of this project's >=100 us
-#: cases stay inside it (README, "Comparing two runs").
+#: cases stay inside it (docs/benchmarks.md, "Comparing two runs").
 DEFAULT_THRESHOLD = 0.05
 #: Between nodes of a fleet (and for ``accept --baseline``'s default rules): 15%, well
 #: above the run-to-run drift of a quiet node, 10% being where a figure is called noisy.

@@ -134,8 +134,8 @@ class Sides:
             answer = worker.receive("hello", HELLO_TIMEOUT_S)
         except SideError as exc:
             worker.kill()
-            detail = str(exc).removeprefix(f"side {spec.name} ").removeprefix(
-                f"{spec.name}'s worker ")
+            detail = str(exc).removeprefix(f"side {spec.name}'s worker ").removeprefix(
+                f"side {spec.name} ")
             raise SideError(f"side {spec.name} ({spec.text}) cannot start a worker: "
                             f"it {detail}") from None
         if not answer.get("ok"):

@@ -39,7 +39,7 @@ LEVEL_TIME_SCALE = {QUICK: 1.0, STANDARD: 2.0, FULL: 4.0}
 #: ``accept`` measures every case in this many repeats spread across the run
 #: (workloads/repeats.py): eight repeat medians give Welch's t seven degrees of freedom
 #: a run, enough that quiet runs on this 2-core VM stay unflagged at a 26-29 s quick
-#: benchmark step (README, "Comparing two runs", has the measured drift).
+#: benchmark step (docs/benchmarks.md, "Comparing two runs", has the measured drift).
 LEVEL_REPEATS = {QUICK: 8, STANDARD: 8, FULL: 8}
 DEFAULT_MIN_ROUNDS = 5
 DEFAULT_MAX_TIME_S = 0.2

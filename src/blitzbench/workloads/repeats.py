@@ -1,8 +1,8 @@
 """Measure a case in several repeats spread across a run, and join them into one record.
 
 A shared machine drifts: on this project's 2-core VM the same 512x512 matmul's median
-moves between 1.45 and 3.3 ms from one two-second window to the next (README, "Comparing
-two runs"). Rounds taken back to back all see one window, so their spread says nothing
+moves between 1.45 and 3.3 ms from one two-second window to the next (docs/benchmarks.md,
+"Comparing two runs"). Rounds taken back to back all see one window, so their spread says nothing
 of the drift, and two runs minutes apart look different beyond their rounds' spread.
 pyperf answers this by measuring in many worker processes; blitzbench's acceptance run
 measures each case in ``repeats`` passes over the whole catalog (each repeat rebuilds the
