@@ -90,6 +90,7 @@ def test_collective(collective_case: Case, world_records: dict[Case, Measurement
     replay(benchmark, record.times_s)
 
 
+@pytest.mark.slow  # a cross-check of the loop on a gloo world: 6 s here; CI runs it
 @pytest.mark.benchmark(timer=REPLAY)
 def test_suite_loop_matches_a_bare_loop(benchmark, capsys: pytest.CaptureFixture[str],
                                         request: pytest.FixtureRequest) -> None:

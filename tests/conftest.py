@@ -58,6 +58,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"beyond the tutorial's example: {len(beyond)} breakages caught; claims with fewer "
         f"than {selftest.BEYOND_EXAMPLE_FLOOR}: {len(short)}"
         + (f" ({', '.join(short)})" if short else ""))
+    missing = len(selftest.BREAKAGE_BY_NAME) - len(selftest.CAUGHT)
+    if missing and config.stash.get(SLOW_LEFT_OUT, 0):
+        terminalreporter.write_line(
+            f"{missing} breakages are judged by slow tests only: the whole score is "
+            f"CI's ({RUN_SLOW})")
 
 
 class FakeMonitor:

@@ -61,7 +61,7 @@ def write_run(folder: Path, environment: dict, records: list | None = None,
 
 def run_accept(tmp_path: Path, capsys, *args: str) -> tuple[int, str]:
     code = main(["accept", "--device", "cpu", "--out", str(tmp_path / "reports"),
-                 "--preflight", "0.05", *args])
+                 "--preflight", "0.05", "--settle", "0", *args])
     err = capsys.readouterr().err.strip()
     return code, err
 

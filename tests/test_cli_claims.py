@@ -45,6 +45,8 @@ def test_missing_data_root_exits_3(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()  # nothing written for a rejected run
 
 
+# every claim in a fresh process: 42 s here (2026-12-06); pytest checks judges each in-process
+@pytest.mark.slow
 def test_json_lists_every_claim_on_cpu(tmp_path: Path) -> None:
     from blitzbench.claims import ALL_CLAIMS, Scope
 

@@ -205,3 +205,29 @@ def test_a_cpu_whose_clock_cannot_be_read_skips_the_gemm_rule_with_the_reason(sh
     rows = judged(shipped, records, "cpu-fp32-gemm")
     assert rows and all(r.status is Status.SKIPPED for r in rows)
     assert all("no computed CPU peak: clock unreadable" in r.detail for r in rows)
+
+
+def test_a_derived_loader_figure_is_busy_only_when_its_own_cases_were() -> None:
+    """A figure derived from several cases (the worker share) reads the machine state of
+    those cases, not the run's first busy case on the device."""
+    from blitzbench.acceptance.metrics import MetricValue
+    from blitzbench.acceptance.rules import MachineBusy, _figure_busy
+    from blitzbench.results.machine import BusyProcess, MachineState
+
+    quiet = MachineState(1e9, 1e9 + 1, 2, others_cpu_fraction=0.0, torch_threads=2)
+    loud = MachineState(1e9, 1e9 + 1, 2, others_cpu_fraction=0.5, torch_threads=2,
+                        busy_processes=(BusyProcess(7, "neighbour", 1.0),))
+    one, zero = (_measurement(w, quiet) for w in (1, 0))
+    machine = MachineBusy(by_device={"cpu": "tensor_ops.empty[...]: busy elsewhere"})
+    value = MetricValue("loader.worker_share[batch_size=64]", "cpu", 0.7,
+                        sources=(one, zero))
+    assert _figure_busy(value, machine, "cpu") == ""
+    busy_one = _measurement(1, loud)
+    value = dataclasses.replace(value, sources=(busy_one, zero))
+    reason = _figure_busy(value, machine, "cpu")
+    assert reason.startswith(busy_one.prefix) and "neighbour" in reason
+
+
+def _measurement(workers: int, state) -> Measurement:
+    return Measurement(LOADER_STEADY, "cpu", {"batch_size": 64, "num_workers": workers},
+                       times_s=(0.01,) * 6, machine=(state,))

@@ -1,4 +1,7 @@
-"""Faults during a run: Ctrl-C keeps finished results, two runs at once do not collide."""
+"""Faults during a run: Ctrl-C keeps finished results, two runs at once do not collide.
+
+Each starts whole ``blitzbench claims`` runs (tens of seconds on the 2-core VM): slow
+tests, run by CI (--run-slow)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from blitzbench.errors import EXIT_INTERRUPTED
 
@@ -38,6 +43,7 @@ def saved_claims(reports: Path) -> list[dict]:
     return []
 
 
+@pytest.mark.slow  # 11-17 s here under load 2-4 (2026-12-06): a claims run interrupted
 def test_ctrl_c_keeps_finished_claims_and_exits_130(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     process = start_claims(reports, tmp_path)
@@ -56,6 +62,7 @@ def test_ctrl_c_keeps_finished_claims_and_exits_130(tmp_path: Path) -> None:
     assert not list(reports.rglob("*.tmp")), "a temporary file was left behind"
 
 
+@pytest.mark.slow  # 61-71 s here under load 4-5 (2026-12-06): two whole claims runs at once
 def test_two_runs_into_one_reports_folder_both_complete(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     first, second = start_claims(reports, tmp_path), start_claims(reports, tmp_path)

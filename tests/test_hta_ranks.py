@@ -73,6 +73,7 @@ def gloo_traces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return trace_dir
 
 
+@pytest.mark.slow  # a gloo world profiled: 9 s here; CI runs it
 def test_gloo_world_writes_one_trace_per_rank(gloo_traces: Path) -> None:
     files, notes = find_rank_traces(gloo_traces)
     assert sorted(files) == list(range(WORLD_SIZE)) and notes == []

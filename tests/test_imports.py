@@ -25,6 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "environment": set(),
     "options": set(),
     "devices": set(),
+    # text wrapped whole for a terminal width (the verdict table and every other table)
+    "textwidth": set(),
     # sensing the machine (load, busy processes, NVML): psutil and pynvml, never torch
     "machine": set(),
     "runs": {"environment"},
@@ -33,10 +35,10 @@ ALLOWED: dict[str, set[str]] = {
     "distributed": {"devices", "seeding", "timing", "workloads", "runs"},
     "claims": {"devices", "seeding", "workloads", "distributed"},
     "profiling": {"devices", "seeding", "runs", "workloads", "timing", "distributed"},
-    "report": {"runs"},
+    "report": {"runs", "textwidth"},
     "tutorial": {"devices", "seeding", "workloads", "runs"},
     # the judge: spec, rules, metrics, baseline, fleet, verdict; reads records, runs nothing
-    "acceptance": {"runs"},
+    "acceptance": {"runs", "textwidth"},
     # how every run starts, steps and ends (accept, claims, profile, ab, torchrun ranks)
     "runner": {"devices", "environment", "options", "seeding", "runs", "timing", "workloads",
                "claims", "profiling", "distributed", "tutorial", "acceptance", "machine"},

@@ -133,3 +133,18 @@ def test_accept_plans_its_sections_in_order() -> None:
     assert [s.name for s in plan] == ["pre-flight", "claims", "benchmarks",
                                       "instruction counts", "profile"]
     assert plan[2].steps == 267 and plan[2].prefix is None
+
+
+def test_a_pre_flight_that_waits_does_not_set_the_pace() -> None:
+    """The pre-flight may wait out a lagging load average (40 s for its planned 3): that
+    says nothing of how fast the machine works, so the estimate after it is the plan's."""
+    tracker, clock, _ = _tracker(steps=100)
+    tracker.advance("pre-flight")
+    clock.now += 40.0
+    assert tracker.left_s() == pytest.approx(
+        sum(s.seconds for s in accept_sections(100, preflight_s=3.0)), rel=0.01)
+    tracker.advance("claims")
+    clock.now += CLAIMS_S
+    tracker.advance("tutorial")
+    rest = TUTORIAL_S + 100 * BENCHMARK_STEP_S + accept_sections(0, preflight_s=0)[-1].seconds
+    assert tracker.left_s() == pytest.approx(rest, rel=0.01)

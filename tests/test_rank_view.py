@@ -10,7 +10,7 @@ import random
 import pytest
 
 from blitzbench.acceptance.rank_verdict import view_rows
-from blitzbench.acceptance.rules import REJECTED, Status, verdict
+from blitzbench.acceptance.rules import ACCEPTED, REJECTED, Status, verdict
 from blitzbench.report.markdown import render_markdown
 from blitzbench.report.ranks import rank_blocks
 from blitzbench.results.compare import family_confidence
@@ -57,8 +57,9 @@ def test_a_rank_35_percent_slower_is_flagged_and_only_it():
 
 
 def test_cpu_ranks_sharing_a_host_are_not_failed_for_contention():
-    """Two ranks contending for one host's cores read as a slow rank: INCONCLUSIVE, never
-    FAIL; the same slow rank on a host of its own is a FAIL."""
+    """Two ranks contending for one host's cores read as a slow rank: SKIPPED (the rule
+    does not apply to them), never FAIL and never a pass; the same slow rank on a host of
+    its own is a FAIL."""
     rng = random.Random(0)
     records = [_record(r, 1.35 if r == 1 else 1.0, rng, device="cpu",
                        host="node" if r < 2 else "other") for r in range(3)]
@@ -67,9 +68,9 @@ def test_cpu_ranks_sharing_a_host_are_not_failed_for_contention():
     entries = [RankEntry(Placement(hosts[r], r, r, 0), "cpu", "AMD EPYC", (r,), 1,
                          "finished") for r in range(3)]
     rows = view_rows(view, entries)
-    assert [(r.status, r.device) for r in rows] == [(Status.INCONCLUSIVE,
+    assert [(r.status, r.device) for r in rows] == [(Status.SKIPPED,
                                                      "cpu (rank 1 on node)")]
-    assert "share the CPU cores of node" in rows[0].detail and verdict(rows) != REJECTED
+    assert "share the CPU cores of node" in rows[0].detail and verdict(rows) == ACCEPTED
     alone = [RankEntry(Placement(f"host{r}", r, 0, r), "cpu", "AMD EPYC", (0,), 1,
                        "finished") for r in range(3)]
     (row,) = view_rows(view, alone)

@@ -9,10 +9,12 @@ it aims at, which must all fail; *together*, breakages that replace no attribute
 applied at once, each child judging only claims none of them aims at, which must all pass,
 and every (breakage, other claim) pair judged so. The slow test at the end (CI:
 ``-- --run-slow``) judges each breakage alone on every claim, as the two parts together
-stand for. ``pytest checks`` itself runs in one subprocess that forks a child per run
+stand for. ``pytest checks`` itself runs in a subprocess that forks a child per run
 (tests/breakages/run_broken.py): the unbroken run, two breakages (the pytest route stays
 proven) and the ddp and main_guard breakages, whose patch must reach fresh interpreters
-(the ranks, the loader scripts).
+(the ranks, the loader scripts). Every judging test here is slow (about 3 of the everyday
+command's minutes, 2026-12-06): CI (``-- --run-slow``) runs them all, the everyday session
+only the static checks of the breakage catalogue.
 
 The score (claims whose planted breaks are caught / claims judged on the CPU, and how many
 of the defects the tutorial's own example would not reveal) is printed at the end of the
@@ -79,12 +81,9 @@ def read_junit(junit: Path, output: str) -> Checked:
     return Checked(frozenset(failed), frozenset(passed), output[-5000:])
 
 
-@pytest.fixture(scope="module")
-def pytest_route(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Checked]:
-    """The unbroken run and every BY_PYTEST breakage, each a CPU ``pytest checks`` run in
-    a child of one run_broken.py process, by name."""
-    out = tmp_path_factory.mktemp("pytest-route")
-    names = ["none", *(b.name for b in BY_PYTEST)]
+def run_route(out: Path, names: list[str]) -> dict[str, Checked]:
+    """Each name (a breakage, or none) a CPU ``pytest checks`` run in a child of one
+    run_broken.py process, by name."""
     done = subprocess.run([sys.executable, str(RUNNER), str(out), *names], cwd=ROOT,
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
     runs = {}
@@ -95,6 +94,14 @@ def pytest_route(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Checked]
         runs[name] = read_junit(junit, output) if junit.exists() else Checked(
             frozenset(), frozenset(), f"no JUnit file: the run did not finish\n{output}")
     return runs
+
+
+@pytest.fixture(scope="module")
+def pytest_route(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Checked]:
+    """The unbroken run and the BY_PYTEST breakages' runs (a run of one claim is 10-17 s
+    here, the unbroken run of all 31 is 33 s, 2026-12-06)."""
+    names = ["none", *(b.name for b in BY_PYTEST)]
+    return run_route(tmp_path_factory.mktemp("pytest-route"), names)
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +130,14 @@ def together(alone: dict[str, Judged]) -> Together:
     return Together(layers, jobs, fork_judge.judge_jobs(jobs))
 
 
+@pytest.mark.slow  # the unbroken run of the route (2026-12-06: 33 s alone)
 def test_unbroken_checks_all_pass(pytest_route: dict[str, Checked]) -> None:
     unbroken = pytest_route["none"]
     assert not unbroken.failed, unbroken.output
     assert unbroken.passed == CPU_CLAIMS, unbroken.output
 
 
+@pytest.mark.slow  # the grouped forked judging: 41 s here (2026-12-06); CI runs it
 def test_unbroken_forked_judging_all_pass(alone: dict[str, Judged]) -> None:
     unbroken = alone[grouping.UNBROKEN]
     assert not unbroken.failed, unbroken.log
@@ -157,6 +166,7 @@ def test_every_cpu_claim_has_breakages_beyond_the_example() -> None:
     assert not short, f"claims with fewer than {BEYOND_EXAMPLE_FLOOR}: {short}"
 
 
+@pytest.mark.slow  # shares the 41 s forked judging; CI runs it
 @pytest.mark.parametrize("breakage", FORKED, ids=lambda b: b.name)
 def test_breakage_is_caught(breakage: Breakage, alone: dict[str, Judged]) -> None:
     """Applied alone, the breakage turns every forkable claim it aims at red."""
@@ -168,6 +178,7 @@ def test_breakage_is_caught(breakage: Breakage, alone: dict[str, Judged]) -> Non
     CAUGHT[breakage.name] = breakage.breaks
 
 
+@pytest.mark.slow  # the grouped children: 52 s here (2026-12-06); CI runs it
 @pytest.mark.parametrize("breakage", ALL_BREAKAGES, ids=lambda b: b.name)
 def test_breakage_turns_no_other_claim_red(breakage: Breakage, alone: dict[str, Judged],
                                            together: Together) -> None:
@@ -186,6 +197,22 @@ def test_breakage_turns_no_other_claim_red(breakage: Breakage, alone: dict[str, 
             f"failed; of {sorted(job.claims)} judged {sorted(judged.judged)}\n{judged.log}")
 
 
+@pytest.mark.slow  # shares the grouped children; CI runs it
+def test_no_two_breakages_of_a_child_replace_the_same_attribute(
+        alone: dict[str, Judged], together: Together) -> None:
+    """What keeps one patch from undoing another in ``together``; and ``alone``'s unbroken
+    child replaced nothing, so what the others read is theirs."""
+    assert not alone[grouping.UNBROKEN].patched
+    by_name = {b.name: alone[b.name].patched for b in ALL_BREAKAGES}
+    for job in together.jobs:
+        seen: dict[str, str] = {}
+        for name in job.breakages:
+            shared = {point: seen[point] for point in by_name[name] if point in seen}
+            assert not shared, f"{job.key}: {name} replaces what others replace: {shared}"
+            seen.update(dict.fromkeys(by_name[name], name))
+
+
+@pytest.mark.slow  # the route's runs: 10-17 s a claim here (2026-12-06); CI runs them
 @pytest.mark.parametrize("breakage", BY_PYTEST, ids=lambda b: b.name)
 def test_breakage_is_caught_by_pytest_checks(breakage: Breakage,
                                              pytest_route: dict[str, Checked]) -> None:

@@ -45,6 +45,7 @@ def small_cifar(tmp_path_factory) -> DataPlan:
     return DataPlan("synthetic", str(root))
 
 
+@pytest.mark.slow  # every block of the post in a worker: 14 s here (2026-12-06); CI runs it
 @pytest.mark.skipif(not SHARED_POST.is_file(), reason=f"the shared post {SHARED_POST} is "
                                                       f"absent from this checkout")
 @pytest.mark.parametrize("device", _devices())

@@ -25,6 +25,7 @@ this project's shared 2-core VM that fired on an unchanged tree (all_gather at 6
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import textwrap
@@ -37,8 +38,8 @@ import pytest
 if TYPE_CHECKING:
     from blitzbench.results.sittings import CaseVerdict, SavedCase, SittingsJudgement
 
-__all__ = ["COMPARE_FAIL_OPTION", "GATE_ITEM", "JSON_KEY", "TABLE_WIDTH", "GateItem", "add_options",
-           "append_item", "compared_records", "judgement", "table_lines"]
+__all__ = ["COMPARE_FAIL_OPTION", "GATE_ITEM", "JSON_KEY", "TABLE_WIDTH", "GateItem",
+           "add_options", "append_item", "compared_records", "judgement", "table_lines"]
 
 COMPARE_FAIL_OPTION = "--blitz-compare-fail"
 GATE_ITEM = "compare-gate"
@@ -185,7 +186,8 @@ def judgement(config: pytest.Config) -> SittingsJudgement | None:
     percent = config.getoption(COMPARE_FAIL_OPTION)
     threshold = DEFAULT_THRESHOLD if percent is None else percent / 100
     current = session_records(config)
-    pairs = [(name, compared[name], current[name]) for name in current if name in compared]
+    pairs = [(name, compared[name] or _unrecorded(current[name]), current[name])
+             for name in current if name in compared]
     found = judge_sittings(pairs, threshold)
     config.stash[_JUDGEMENT] = found
     return found
@@ -199,6 +201,15 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any,
     found = judgement(config)
     if found is not None:
         output_json[JSON_KEY] = found.to_json()
+
+
+def _unrecorded(saved: SavedCase) -> SavedCase:
+    """The stand-in for a compared entry saved without blitzbench's record: not measured,
+    saying why (so the case is listed, never judged)."""
+    return dataclasses.replace(saved, count=None, measurement=dataclasses.replace(
+        saved.measurement, times_s=(), blocks=(), machine=(), extra={},
+        error="saved without blitzbench's record (an older run, or pytest-benchmark "
+              "alone): save it again with --benchmark-autosave"))
 
 
 class GateItem(pytest.Item):

@@ -8,9 +8,10 @@
   cases are marked ``slow``.
 - The ``bench_case`` fixture warms up and calibrates a case with the suite's own loop
   (timing/loop.py, through :func:`blitzbench.workloads.measure.plan_case`), hands the
-  plan's round function to ``benchmark.pedantic`` in repeats (``accept``'s
-  ``LEVEL_REPEATS``), each on a fresh build (:class:`RepeatedRounds`), notes the machine's state during each repeat,
-  and stores the derived rates (images/s, GB/s, fraction of peak) in ``extra_info``.
+  plan's round function to ``benchmark.pedantic`` in repeats (as many as ``accept``
+  takes), each on a fresh build (:class:`RepeatedRounds`), notes the machine's state
+  during each repeat, and stores the derived rates (images/s, GB/s, fraction of peak)
+  in ``extra_info``.
 - Every saved benchmark carries blitzbench's record of it (per-round times, repeats,
   machine states and, with ``--count-instructions``, its instruction count) through
   ``pytest_benchmark_update_json``; ``--benchmark-compare`` then judges them and
@@ -288,12 +289,14 @@ def time_rounds(benchmark: Any, rounds: RepeatedRounds) -> dict[str, Any]:
 class RepeatedRounds:
     """A case timed in repeats inside one ``benchmark.pedantic`` call, as many as
     ``accept`` measures at the level (workloads/catalog.py's ``LEVEL_REPEATS``, 8: Welch's
-    t over a pair of runs then has about 14 degrees of freedom) but never more than the
-    case's own minimum of rounds (a DataLoader case's three passes stay three). The case
-    is built afresh (seeded, fresh tensors, a fresh DataLoader) at the start of each
-    repeat, in pytest-benchmark's ``setup`` (outside the timed rounds), so the saved
-    rounds come in blocks whose medians vary as much as the machine drifts across the
-    test, not only across one back-to-back window (workloads/repeats.py says why).
+    t over a pair of runs then has about 14 degrees of freedom), except for a case whose
+    rounds are a count rather than a time budget (``max_time_s`` 0: a DataLoader pass),
+    which keeps its own count of rounds as repeats of one round (its three passes stay
+    three, each on a fresh loader). The case is built afresh (seeded, fresh tensors, a
+    fresh DataLoader) at the start of each repeat, in pytest-benchmark's ``setup``
+    (outside the timed rounds), so the saved rounds come in blocks whose medians vary as
+    much as the machine and the build vary across the test, not only across one
+    back-to-back window (workloads/repeats.py says why).
 
     The first repeat warms up and calibrates with the suite's loop (``plan_case``) on
     1/repeats of the case's rounds and time budget, so a test costs what it did plus a
@@ -308,7 +311,9 @@ class RepeatedRounds:
         from blitzbench.workloads.catalog import LEVEL_REPEATS
 
         self.case, self.timer, self.monitor = case, timer, monitor
-        self.repeats = min(LEVEL_REPEATS[level], case.min_rounds)
+        counted = case.max_time_s <= 0
+        self.repeats = min(LEVEL_REPEATS[level], case.min_rounds) if counted \
+            else LEVEL_REPEATS[level]
         self.workload: Workload | None = None
         self.round_fn: Callable[[int], object] | None = None
         self.rounds_per_repeat = 0

@@ -192,7 +192,9 @@ class MetricValue:
     (a claim skipped for want of a device), ``error`` when the case failed.
     ``rel_spread`` is IQR/median of the timing behind the figure (0 for claims);
     ``measurement`` is the record whose timed rounds the figure comes from, when it does
-    (a baseline comparison tests those rounds, not two numbers).
+    (a baseline comparison tests those rounds, not two numbers); ``sources`` the records
+    a figure derived from several cases comes from (whether the machine was busy while
+    they ran is theirs to say, not the run's first busy case).
     """
 
     metric: str
@@ -207,6 +209,7 @@ class MetricValue:
     skipped: str | None = None
     error: str | None = None
     measurement: Measurement | None = None
+    sources: tuple[Measurement, ...] = ()
 
     def shown(self) -> str:
         """The figure as the verdict table shows it."""
@@ -472,7 +475,8 @@ def loader_efficiencies(records: Sequence[Measurement]) -> list[MetricValue]:
         values.append(MetricValue(
             metric, scaling.device, scaling.efficiency, "per worker", scaling.rel_spread,
             scaling.noisy, display=f"{scaling.efficiency:.2f} ({scaling.best_workers} "
-                                   f"workers: {scaling.speedup:.2f}x of 1 worker{zero})"))
+                                   f"workers: {scaling.speedup:.2f}x of 1 worker{zero})",
+            sources=(scaling.best, scaling.one)))
     return values
 
 
@@ -499,7 +503,7 @@ def loader_worker_values(records: Sequence[Measurement]) -> list[MetricValue]:
         values.append(MetricValue(
             metric_prefix(LOADER_WORKER_SHARE, {BATCH_PARAM: share.batch_size}),
             share.device, share.share, "of in-process", share.rel_spread, share.noisy,
-            display=display))
+            display=display, sources=(share.one, share.in_process)))
     return values
 
 

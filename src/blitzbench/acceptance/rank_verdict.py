@@ -116,9 +116,12 @@ def _flagged_row(cell: RankCell, entry: RankEntry,
               f"{entry.hardware}) is SLOWER {cell.evidence}")
     status = Status.FAIL
     if _shares_cores(entry, entries):
-        status = Status.INCONCLUSIVE
-        detail = (f"ranks share the CPU cores of {entry.placement.host}: contention, not "
-                  f"a slow rank (run one rank per host to compare them); {detail}")
+        # not a busy machine but a rule that does not apply: the job itself makes its
+        # CPU ranks contend, so the difference is never judged (SKIPPED, never a pass)
+        status = Status.SKIPPED
+        detail = (f"not judged: ranks share the CPU cores of {entry.placement.host}, so a "
+                  f"difference is contention, not a slow rank (run one rank per host to "
+                  f"compare them); {detail}")
     return _row(status, entry.label, 100 * (ratio - 1),
                 f"{ratio:.2f}x the job median", detail, metric=f"{cell.metric}."
                                                              f"{MEDIAN_FIELD}")

@@ -185,6 +185,9 @@ def _figure_busy(value: MetricValue | None, machine: MachineBusy, device: str) -
     """Why the machine was busy while this figure was measured ("" when it was not)."""
     if value is not None and value.measurement is not None:
         return value.measurement.busy_reason()
+    if value is not None and value.sources:
+        return next((f"{m.prefix}: {m.busy_reason()}" for m in value.sources
+                     if m.busy_reason()), "")
     return machine.by_device.get(device, "")
 
 

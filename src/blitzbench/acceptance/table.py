@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import sys
-import textwrap
 from collections import Counter
 from collections.abc import Sequence
 
@@ -12,21 +10,15 @@ from rich.console import Console
 from rich.text import Text
 
 from blitzbench.acceptance.rules import ACCEPTED, INCONCLUSIVE, REJECTED, RuleResult, Status
+from blitzbench.textwidth import LOG_WIDTH, wrap_whole
 
 __all__ = ["LOG_WIDTH", "STATUS_STYLES", "print_verdict", "status_counts", "wrap_whole"]
 
-#: Width when stdout is a file or a CI log (rich would assume 80 columns; a log is read
-#: in a browser, where long lines wrap anyway).
-LOG_WIDTH = 120
 #: The status column: wide enough for INCONCLUSIVE and a space.
 STATUS_WIDTH = 13
 #: The metric and detail lines under a row: indented less than the row, so that a long
 #: metric name still fits 80 columns whole.
 BELOW_INDENT = 4
-#: Below this much room a line is not worth wrapping into (a very narrow terminal).
-MIN_ROOM = 20
-#: A name longer than a whole line is cut after one of these, never inside a word.
-NAME_BREAK = re.compile(r"(?<=[.,\[\]=/])")
 
 STATUS_STYLES = {Status.PASS: "green", Status.FAIL: "bold red", Status.MISSING: "bold red",
                  Status.NOISY: "yellow", Status.SKIPPED: "dim", Status.INCONCLUSIVE: "yellow"}
@@ -74,31 +66,3 @@ def _below(row: RuleResult) -> str:
     """What goes under a row: the metric (whole, to copy into a spec or grep for) and the
     detail."""
     return " - ".join(part for part in (row.metric, row.detail) if part)
-
-
-def wrap_whole(text: str, width: int, indent: int = 0) -> list[str]:
-    """``text`` as lines of at most ``width`` characters, each indented by ``indent``; a
-    word too long for the indent moves left as far as it must, one longer than ``width``
-    is cut after its dots, commas and brackets. The same lines as report/terminal.py's
-    ``wrap_whole`` (tests/test_terminal_width.py holds them equal): acceptance/ imports
-    nothing of report/ (tests/test_imports.py), so the dozen lines live twice."""
-    room = max(MIN_ROOM, width - indent)
-    lines = []
-    for line in textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False):
-        if len(line) <= room:
-            lines.append(" " * indent + line)
-        elif len(line) <= width:
-            lines.append(" " * min(indent, width - len(line)) + line)
-        else:
-            lines += _cut_name(line, width)
-    return lines
-
-
-def _cut_name(name: str, width: int) -> list[str]:
-    pieces, line = [], ""
-    for part in NAME_BREAK.split(name):
-        if line and len(line) + len(part) > width:
-            pieces.append(line)
-            line = ""
-        line += part
-    return [*pieces, line] if line else pieces

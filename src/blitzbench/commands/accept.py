@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from blitzbench.distributed.world import DEFAULT_TIMEOUT_S
 from blitzbench.errors import EXIT_FAILED, EXIT_NOT_JUDGED, EXIT_OK, UsageError
-from blitzbench.machine.preflight import PREFLIGHT_WINDOW_S
+from blitzbench.machine.preflight import PREFLIGHT_WINDOW_S, SETTLE_LIMIT_S
 from blitzbench.options import (
     add_case_filter,
     add_data_root,
@@ -100,6 +100,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="S", help=f"seconds the machine is watched before measuring "
                         f"(default {PREFLIGHT_WINDOW_S:g}; 0: no pre-flight, each case's "
                         f"own window is still judged)")
+    parser.add_argument("--settle", type=_seconds, default=SETTLE_LIMIT_S, metavar="S",
+                        help=f"at most this long the pre-flight waits when only a lagging "
+                        f"load average says busy (a job that just ended; default "
+                        f"{SETTLE_LIMIT_S:g}; 0: never wait)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip the profiler captures (the LeNet step, a job's DDP "
                              "traces)")
@@ -332,7 +336,9 @@ def _run_steps(args: argparse.Namespace, recorder: Recorder, inputs: AcceptInput
         found = check_machine(monitor, window_s=args.preflight,
                               threads=torch.get_num_threads(), force=args.force,
                               gpu_devices=[d.index or 0 for d in run.devices
-                                           if d.type == "cuda"]) if args.preflight else None
+                                           if d.type == "cuda"],
+                              settle_s=args.settle, waiting=_say_preflight
+                              ) if args.preflight else None
         recorder.set("preflight", found)
         measure = found is None or not found.busy or found.forced
         step_s["pre-flight"], mark = _since(mark)
@@ -376,6 +382,11 @@ def _optional_sections(args: argparse.Namespace, job: Job | None) -> list[str]:
     optional = [("sustained stress", args.level == "full"),
                 ("instruction counts", args.count_instructions and job is None)]
     return [label for label, taken in optional if taken]
+
+
+def _say_preflight(why: str) -> None:
+    """The pre-flight's one line when it waits for the load average to settle."""
+    print(f"blitzbench: pre-flight: {why}", file=sys.stderr, flush=True)
 
 
 def _since(mark: float) -> tuple[float, float]:

@@ -42,6 +42,15 @@ __all__ = ["KEPT_PER_SAMPLE", "MAX_NAMED", "MAX_SAMPLES", "NAMED_MIN_CORES",
 #: runs of 207 s, 313 s and 302 s on this VM with 120-160 processes (2026-12-07,
 #: MachineMonitor.overhead_cores).
 SAMPLE_INTERVAL_S = 0.5
+#: The shortest window the others' CPU is judged over. The kernel counts CPU time in
+#: ticks of 10 ms (USER_HZ 100), the machine's in /proc/stat and ours in /proc/PID/stat,
+#: so "the machine's busy time less ours" is off by up to a tick per core at each end:
+#: over a window of 40 ms on 2 cores that is 2 x 2 x 10 ms / 40 ms = 1 core, which put a
+#: 5x3 tensor op's repeats (tens of ms each) at 0.3-0.7 cores of unnamed "others" on a
+#: quiet machine (2026-12-06). Over 0.5 s it is 0.08 cores, a third of
+#: OTHERS_TOLERATED_CORES: a shorter window is judged from an earlier sample on (the
+#: run's own work before it, which counts as ours).
+MIN_WINDOW_S = 0.5
 #: Samples kept: two hours at the interval above; older ones are dropped (a case asks
 #: for its state when it ends, so only a case longer than that would lose its start).
 MAX_SAMPLES = 14_400
@@ -199,6 +208,9 @@ class MachineMonitor:
         if last <= first:  # a window inside one interval: widen it to one interval
             first, last = (first, first + 1) if first + 1 < len(self._monos) else \
                 (first - 1, first)
+        # a window too short for the kernel's tick-counted CPU times starts earlier
+        while first > 0 and self._monos[last] - self._monos[first] < MIN_WINDOW_S:
+            first -= 1
         return first, last
 
     def _gpu_source(self) -> tuple[str, str]:

@@ -18,9 +18,7 @@ after its dots, commas and brackets.
 
 from __future__ import annotations
 
-import re
 import sys
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,6 +27,7 @@ from rich.console import Console
 from rich.text import Text
 
 from blitzbench.report.tones import TONE_STYLES, VERDICT_TONES, style_of
+from blitzbench.textwidth import LOG_WIDTH, wrap_whole
 
 if TYPE_CHECKING:
     from blitzbench.results.records import ClaimCell, ProfileEntry
@@ -36,16 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["BELOW_INDENT", "LOG_WIDTH", "StatusRow", "log_console", "print_claim_matrix",
            "print_profile_summaries", "print_status_rows", "wrap_whole"]
 
-#: Width when the output is a file or a CI log (rich would assume 80 columns; a log is
-#: read in a browser, where long lines wrap anyway). A terminal's own width wins.
-LOG_WIDTH = 120
 #: The lines under a row start here: less than the status column, so that a long metric
 #: or case name still fits 80 columns whole.
 BELOW_INDENT = 4
-#: Below this much room a line is not worth wrapping into (a very narrow terminal).
-MIN_ROOM = 20
-#: A name longer than a whole line is cut after one of these, never inside a word.
-NAME_BREAK = re.compile(r"(?<=[.,\[\]=/])")
 
 
 @dataclass(frozen=True)
@@ -63,33 +55,6 @@ def log_console(*, stderr: bool = False) -> Console:
     """A console as wide as the terminal, or :data:`LOG_WIDTH` in a file or a CI log."""
     stream = sys.stderr if stderr else sys.stdout
     return Console(file=stream, width=None if stream.isatty() else LOG_WIDTH)
-
-
-def wrap_whole(text: str, width: int, indent: int = 0) -> list[str]:
-    """``text`` as lines of at most ``width`` characters, each indented by ``indent``;
-    a word too long for the indent moves left as far as it must, and one longer than
-    ``width`` is cut after its dots, commas and brackets (see the module docstring)."""
-    room = max(MIN_ROOM, width - indent)
-    lines = []
-    for line in textwrap.wrap(text, room, break_long_words=False, break_on_hyphens=False):
-        if len(line) <= room:
-            lines.append(" " * indent + line)
-        elif len(line) <= width:
-            lines.append(" " * min(indent, width - len(line)) + line)
-        else:
-            lines += _cut_name(line, width)
-    return lines
-
-
-def _cut_name(name: str, width: int) -> list[str]:
-    """A name longer than a line, in pieces ending after a dot, comma or bracket."""
-    pieces, line = [], ""
-    for part in NAME_BREAK.split(name):
-        if line and len(line) + len(part) > width:
-            pieces.append(line)
-            line = ""
-        line += part
-    return [*pieces, line] if line else pieces
 
 
 def print_status_rows(rows: Sequence[StatusRow], console: Console, title: str = "") -> None:

@@ -9,25 +9,27 @@ three things move a figure between them, and each is met differently:
 
 1. Load during a repeat. On this project's 2-core VM a neighbour on one core makes torch's
    two intra-op threads wait on each other: in a run beside the other engineers' tests
-   (2026-12-06) a LeNet batch-64 training step read 15-41 ms a repeat (12.4 ms quiet,
-   README) and a 2^22-element add 8.0 ms in every repeat, tightly (about 2 ms quiet), so
-   two such runs put LeNet cases at 0.1x-21x of each other. No interval absorbs that, and
-   a tight 8.0 ms against a quiet 2 ms would read as a confident SLOWER. So each repeat
-   carries the machine's state (benchmark_plugin.py's monitor) and a repeat that
-   results/machine.py's :func:`~blitzbench.results.machine.busy` calls busy is left out;
-   a case with fewer than two quiet repeats in either run is not judged ("busy in B").
+   (2026-12-06) a LeNet batch-64 training step read 15-41 ms a repeat (5.5-8.5 ms in a
+   quiet run that day) and a 2^22-element add 8.0 ms in every repeat, tightly (1.0 ms
+   quiet), so two such runs put LeNet cases at 0.1x-21x of each other. No interval
+   absorbs that, and a tight 8.0 ms against a quiet 1.0 ms reads as a confident SLOWER.
+   So each repeat carries the machine's state (benchmark_plugin.py's monitor), a repeat
+   that results/machine.py's :func:`~blitzbench.results.machine.busy` calls busy is left
+   out, and a case with fewer than two quiet repeats in either run is not judged ("busy
+   in B").
 2. Drift within a run. Each case is timed in repeats, each on a fresh build, and the test
    is results/compare.py's Welch t over the log repeat medians, so that drift is inside
    the interval.
 3. Drift between the sittings, which no repeat inside one run can see (the process, its
    memory layout, another VM's use of the host's caches and memory minutes later). Every
    case is judged relative to the sittings' common shift (the median ratio over the
-   cases judged on quiet repeats), and its interval (its own Welch half-width, in log
-   units) is widened on both sides by an allowance: the larger of Student's t at the
-   per-case level times the robust spread of the judged cases' log ratios (MAD_TO_SD x
-   MAD, at least DRIFT_FLOOR) and the widest move of any other judged case. A case must
-   stand out of how every other case moved: between two unchanged runs here the
-   2^22-element adds alone moved up to 2.51x (SittingDrift.allowance_for says more).
+   cases judged on quiet repeats), its interval (its own Welch half-width, in log units)
+   widened on both sides by Student's t at the per-case level times the robust spread of
+   the judged cases' log ratios (MAD_TO_SD x MAD, at least DRIFT_FLOOR). And since that
+   spread does not foretell a single case's move (between two unchanged runs here the
+   2^22-element adds alone moved up to 2.51x), a FASTER or SLOWER must also go the
+   threshold beyond the widest move of any other case, or it is NOISY
+   (:func:`_beyond_others` has the measurement).
 
 What taking the shift out costs: a change that slows every case alike reads as the
 machine's shift, not as SLOWER; the table prints the shift, and instruction counts (which
@@ -35,7 +37,8 @@ a busy machine does not move) judge such a change. A case timed in one repeat (t
 collectives and DDP steps, replayed from a torchrun job's iterations; a saved run without
 repeats) is not judged: rounds back to back understate the drift between sittings (a
 round bootstrap called all_gather at 1 MiB 3.79x and reduce_scatter at 1 MiB 3.62x SLOWER
-between two unchanged runs here, 2026-12-06; docs/benchmarks.md, "Comparing two runs" has more).
+between two unchanged runs here, 2026-12-06; docs/benchmarks.md, "Comparing two runs"
+has more).
 
 Where both runs counted a case's instructions on the same setup (``--count-instructions``,
 results/instructions.py), the counts decide its verdict, at the gate's threshold but never
@@ -75,7 +78,8 @@ from blitzbench.results.machine import busy
 from blitzbench.results.records import Measurement
 
 __all__ = ["BUSY", "DRIFT_FLOOR", "DRIFT_UNKNOWN", "MAD_TO_SD", "MIN_DRIFT_CASES",
-           "NOT_MEASURED", "ONE_REPEAT", "SAVED_FORMAT", "SAVED_KEY", "TOO_SPREAD",
+           "NOT_MEASURED", "ONE_REPEAT", "OTHERS_MOVED", "SAVED_FORMAT", "SAVED_KEY",
+           "TOO_SPREAD",
            "CaseVerdict", "Move", "SavedCase", "SittingDrift", "SittingsJudgement",
            "judge_sittings", "quiet_repeats", "sitting_drift"]
 
@@ -137,7 +141,9 @@ ONE_REPEAT = "one repeat"
 BUSY = "busy in {side}"
 DRIFT_UNKNOWN = "drift unknown"
 TOO_SPREAD = "too spread"
+OTHERS_MOVED = "others moved"  # not the threshold beyond the widest other move
 NOT_JUDGED = "not judged: "  # how the reason of a timing not judged begins
+MOVED = "moved "  # how the reason of a move within the others' begins
 
 
 @dataclass(frozen=True)
@@ -154,9 +160,9 @@ class SittingDrift:
     repeats in both: ``shift`` is their median ratio B/A (the sittings' common move, taken
     out of each case's ratio); ``spread`` the robust standard deviation of their log
     ratios around it (MAD_TO_SD x MAD, at least :data:`DRIFT_FLOOR`) and ``allowance``
-    Student's t at the per-case level (``cases - 1`` degrees of freedom) times it;
-    ``moves`` every judged case's move. A case's interval is widened by
-    :meth:`allowance_for` it, in log units."""
+    Student's t at the per-case level (``cases - 1`` degrees of freedom) times it, the
+    half-width (log units) every interval is widened by; ``moves`` every judged case's
+    move, which bounds how far an unchanged case can go (:func:`_beyond_others`)."""
 
     shift: float
     spread: float
@@ -172,21 +178,6 @@ class SittingDrift:
         """The widest move (either way) of a judged case other than ``case``."""
         return max((move for move in self.moves if move.case != case),
                    key=lambda move: abs(move.log_move), default=None)
-
-    def allowance_for(self, case: str) -> float:
-        """The larger of the statistical allowance and the widest move of any other case:
-        no case is called SLOWER or FASTER for moving less than another case moved
-        between the same two sittings.
-
-        Why the envelope: between two unchanged back-to-back runs here (2026-12-06, both
-        quiet in the repeats judged), the 2^22-element adds moved 1.41x, 2.06x and 2.51x
-        over the others' shift with their repeats within 5-20% of each other (another
-        VM's use of the host's memory system, which no monitor inside this one sees),
-        while t x the spread of all 37 judged cases allowed +-41%: the in-place add was
-        called SLOWER, a false alarm. Cases that move together beyond all others mask
-        each other (each is NOISY); instruction counts judge each case on its own."""
-        move = self.widest_besides(case)
-        return max(self.allowance, abs(move.log_move) if move is not None else 0.0)
 
 
 @dataclass(frozen=True)
@@ -279,8 +270,8 @@ class SittingsJudgement:
                 f"{drift.shift:.3f}x together (taken out of each ratio: a second sitting "
                 f"cannot tell a slower machine from code slower everywhere); each interval "
                 f"is widened by t x their spread {drift.spread:.1%} "
-                f"(+-{math.exp(drift.allowance) - 1:.0%}) or, when larger, by the widest "
-                f"move of any other case")
+                f"(+-{math.exp(drift.allowance) - 1:.0%}), and a change must go the "
+                f"threshold beyond the widest move of any other case")
         moves = sorted(drift.moves, key=lambda move: -abs(move.log_move))[:2]
         return text + "".join(f"; {move.case} moved {math.exp(move.log_move):.2f}x"
                               for move in moves)
@@ -325,7 +316,8 @@ def judge_sittings(pairs: Sequence[tuple[str, SavedCase, SavedCase]], threshold:
     for a, b, found, why in within:
         timing = _against_drift(found, drift, _label(b.measurement), level)
         if not why and timing.verdict is Verdict.NOISY:
-            why = DRIFT_UNKNOWN if not drift.known else TOO_SPREAD
+            why = (DRIFT_UNKNOWN if not drift.known else OTHERS_MOVED
+                   if timing.reason.startswith(MOVED) else TOO_SPREAD)
         rows.append(CaseVerdict(_label(b.measurement), timing, found,
                                 _counts(a, b, threshold), why))
     return SittingsJudgement(tuple(rows), drift, threshold, level)
@@ -395,7 +387,8 @@ def _within(a: Measurement, b: Measurement, threshold: float,
 def _against_drift(within: Comparison, drift: SittingDrift, case: str,
                    level: float) -> Comparison:
     """The case's ratio over the sittings' shift, its interval (its own repeats' half-width
-    in log units) widened on both sides by the drift allowance for it."""
+    in log units) widened on both sides by the drift allowance; a FASTER or SLOWER that
+    does not go beyond every other case's move by the threshold is NOISY."""
     if not math.isfinite(within.ratio):
         return within
     if not drift.known:
@@ -403,20 +396,48 @@ def _against_drift(within: Comparison, drift: SittingDrift, case: str,
                            f"the drift between the sittings is unknown: "
                            f"{_cases(drift.cases)} timed in quiet repeats in both, "
                            f"{MIN_DRIFT_CASES} needed")
-    allowance = drift.allowance_for(case)
     centre = math.log(within.ratio) - math.log(drift.shift)
-    half = (math.log(within.high) - math.log(within.low)) / 2 + allowance
+    own = (math.log(within.high) - math.log(within.low)) / 2
+    half = own + drift.allowance
     ratio, low, high = math.exp(centre), math.exp(centre - half), math.exp(centre + half)
     verdict = classify(ratio, low, high, within.threshold)
-    method = (f"{within.method}; over the sittings' shift {drift.shift:.3f}x, widened by "
-              f"+-{math.exp(allowance) - 1:.0%} for their drift")
     notes = [part for part in within.reason.split("; ")
              if part and not part.startswith("the interval straddles")]
-    if verdict is Verdict.NOISY:
+    if verdict in (Verdict.SLOWER, Verdict.FASTER):
+        masked = _beyond_others(centre, own, drift.widest_besides(case), within.threshold)
+        if masked:
+            verdict = Verdict.NOISY
+            notes.insert(0, masked)
+    elif verdict is Verdict.NOISY:
         notes.insert(0, "the interval straddles the threshold: the repeats and the "
                         "sittings' drift are too spread to tell")
+    method = (f"{within.method}; over the sittings' shift {drift.shift:.3f}x, widened by "
+              f"+-{math.exp(drift.allowance) - 1:.0%} for their drift")
     return Comparison(verdict, ratio, low, high, within.threshold, within.rounds, method,
                       "; ".join(notes), level)
+
+
+def _beyond_others(centre: float, own: float, widest: Move | None, threshold: float) -> str:
+    """Why a move of ``centre`` (log, over the shift; ``own`` its repeats' half-width) is
+    not a change: it does not go beyond the widest move of another case by the
+    threshold ("" when it does, or when no other case was judged).
+
+    Why: between two unchanged back-to-back runs here (2026-12-06, both quiet in the
+    repeats judged), the 2^22-element adds moved 1.41x, 2.06x and 2.51x over the others'
+    shift with their repeats within 5-20% of each other (another VM's use of the host's
+    memory system, which no monitor inside this one sees), while t x the spread of all
+    37 judged cases allowed +-41%: the in-place add was called SLOWER, a false alarm.
+    How far an unchanged case can move is what the other cases show; a change must go
+    the threshold beyond that. Cases that move together beyond all the others mask each
+    other (NOISY); instruction counts judge each case on its own."""
+    if widest is None:
+        return ""
+    beyond = abs(centre) - own - abs(widest.log_move)
+    if beyond >= math.log(1 + threshold):
+        return ""
+    return (f"{MOVED}{math.exp(centre):.2f}x, but {widest.case} moved "
+            f"{math.exp(widest.log_move):.2f}x between the same sittings: not "
+            f"{threshold:.0%} beyond the widest other move")
 
 
 def _not_judged(threshold: float, rounds: tuple[int, int], level: float,

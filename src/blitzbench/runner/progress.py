@@ -53,13 +53,16 @@ class Section:
     name: str
     steps: int = 1
     seconds: float = UNMEASURED_S
+    #: False for a section whose length says nothing of the machine's pace: the
+    #: pre-flight, which waits out a lagging load average (up to minutes) doing nothing.
+    paced: bool = True
 
 
 def accept_sections(case_steps: int, *, preflight_s: float, tutorial: bool = True,
                     extra: Sequence[str] = ()) -> list[Section]:
     """``accept``'s plan: its sections in order, with their measured weights; ``extra``
     names optional sections (by the label they start with) that come before the profile."""
-    sections = [Section("pre-flight", "pre-flight", 1, preflight_s),
+    sections = [Section("pre-flight", "pre-flight", 1, preflight_s, paced=False),
                 Section("claims", "claims", 1, CLAIMS_S)]
     if tutorial:
         sections.append(Section("tutorial", "tutorial", 1, TUTORIAL_S))
@@ -77,6 +80,8 @@ class Tracker:
         self.sections, self.label, self.stream, self.clock = list(sections), label, stream, clock
         self.started = self.last_line = clock()
         self.index, self.done_in_section, self.skipped_s = -1, 0, 0.0
+        #: seconds spent in, and planned for, the sections left that are not paced
+        self.unpaced_s, self.unpaced_planned_s, self.entered = 0.0, 0.0, self.started
 
     @property
     def total_steps(self) -> int:
@@ -103,7 +108,11 @@ class Tracker:
         """The estimate of the seconds left: the plan's rest at this machine's pace."""
         planned = sum(s.seconds for s in self.sections) - self.skipped_s
         rest = max(0.0, planned - self.expected_done_s())
-        done, elapsed = self.expected_done_s(), self.clock() - self.started
+        done = self.expected_done_s() - self.unpaced_planned_s
+        elapsed = self.clock() - self.started - self.unpaced_s
+        if self.index >= 0 and not self.sections[self.index].paced:
+            done -= self.sections[self.index].seconds
+            elapsed -= self.clock() - self.entered
         return rest * (elapsed / done) if done > 0 and elapsed > 0 else rest
 
     def line(self, what: str) -> str:
@@ -136,6 +145,10 @@ class Tracker:
             current = self.sections[self.index]
             self.skipped_s += current.seconds * max(0.0, 1 - (self.done_in_section + 1)
                                                     / current.steps)
+            if not current.paced:
+                self.unpaced_s += self.clock() - self.entered
+                self.unpaced_planned_s += current.seconds
+        self.entered = self.clock()
         self.skipped_s += sum(s.seconds for s in self.sections[self.index + 1:index])
         self.index, self.done_in_section = index, 0
         section = self.sections[index]

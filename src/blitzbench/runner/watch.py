@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from blitzbench.machine.monitor import MachineMonitor
-from blitzbench.machine.preflight import PREFLIGHT_WINDOW_S, preflight
+from blitzbench.machine.preflight import PREFLIGHT_WINDOW_S, SETTLE_LIMIT_S, preflight
 from blitzbench.results.machine import Preflight
 
 if TYPE_CHECKING:
@@ -42,11 +42,14 @@ def watching(*, in_job: bool = False) -> Iterator[MachineMonitor]:
 
 def check_machine(monitor: MachineMonitor, *, threads: int, force: bool,
                   gpu_devices: Sequence[int] = (),
-                  window_s: float = PREFLIGHT_WINDOW_S) -> Preflight:
-    """The pre-flight window; ``forced`` when the machine was busy and ``--force`` asks
+                  window_s: float = PREFLIGHT_WINDOW_S, settle_s: float = SETTLE_LIMIT_S,
+                  waiting: Callable[[str], None] | None = None) -> Preflight:
+    """The pre-flight window (longer while only a lagging load average says busy;
+    ``waiting`` is told why); ``forced`` when the machine was busy and ``--force`` asks
     to measure anyway."""
     found = preflight(window_s, torch_threads=threads,
-                      gpu_devices=list(gpu_devices) or None, monitor=monitor)
+                      gpu_devices=list(gpu_devices) or None, monitor=monitor,
+                      settle_s=settle_s, waiting=waiting)
     return dataclasses.replace(found, forced=force and found.busy)
 
 

@@ -70,12 +70,19 @@ def worker_sweep(cores: int) -> list[int]:
     return [*counts, cores] if cores > 0 else counts
 
 
+def _loader_params(device: torch.device, batch_size: int, num_workers: int,
+                   images: int) -> dict[str, object]:
+    """A loader case's parameters, checked (a bad batch size or worker count is a
+    UsageError before anything is built); pinned memory exactly where the device is CUDA."""
+    check_loader_args(batch_size, num_workers)
+    return {BATCH_PARAM: batch_size, WORKERS_PARAM: num_workers,
+            "pin_memory": device.type == "cuda", "images": images}
+
+
 def loader_case(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
                 images: int, levels: Iterable[str]) -> Case:
     """One point of the sweep; bad batch sizes or worker counts are a UsageError now."""
-    check_loader_args(batch_size, num_workers)
-    params = {BATCH_PARAM: batch_size, WORKERS_PARAM: num_workers,
-              "pin_memory": device.type == "cuda", "images": images}
+    params = _loader_params(device, batch_size, num_workers, images)
     return make_case(LOADER, device, params, tuple(levels),
                      lambda: build_loader(device, data, batch_size, num_workers, images),
                      min_rounds=LOADER_MIN_ROUNDS, max_time_s=0.0, warmup=LOADER_WARMUP)
@@ -114,9 +121,7 @@ def build_loader(device: torch.device, data: DataSource, batch_size: int, num_wo
 def steady_case(device: torch.device, data: DataSource, batch_size: int, num_workers: int,
                 images: int, levels: Iterable[str]) -> Case:
     """One point of the steady-state sweep (workers started when the case is built)."""
-    check_loader_args(batch_size, num_workers)
-    params = {BATCH_PARAM: batch_size, WORKERS_PARAM: num_workers,
-              "pin_memory": device.type == "cuda", "images": images}
+    params = _loader_params(device, batch_size, num_workers, images)
     return make_case(LOADER_STEADY, device, params, tuple(levels),
                      lambda: build_steady(device, data, batch_size, num_workers, images),
                      min_rounds=LOADER_MIN_ROUNDS, max_time_s=0.0, warmup=LOADER_WARMUP)
