@@ -14,11 +14,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 #: Runs the tests marked slow too; CI passes it (.ci/run: ``tox -e setup,tests --
 #: --run-slow``), the README's everyday command does not.
 RUN_SLOW = "--run-slow"
+#: Runs the exhaustive tests too (the self-test judging each breakage alone on every
+#: claim, 11 minutes here): by hand after a change to the self-test's grouping, not in CI,
+#: whose grouped judging stands for it (tests/breakages/grouping.py).
+RUN_EXHAUSTIVE = "--run-exhaustive"
 #: How many slow tests this session left out, for the closing line.
 SLOW_LEFT_OUT = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(RUN_EXHAUSTIVE, action="store_true", default=False,
+                     help="also run the exhaustive tests (the self-test judging each "
+                          "breakage alone on every claim: 11 minutes); not in CI")
     parser.addoption(RUN_SLOW, action="store_true", default=False,
                      help="also run the tests marked slow (minutes each: the self-test's "
                           "exact per-breakage judging, end-to-end jobs); CI does")
@@ -26,14 +33,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Without --run-slow (or an -m naming ``slow``), deselect the slow tests, as pytest's
-    own -m would, and count them for the closing line."""
-    if config.getoption(RUN_SLOW) or "slow" in (config.getoption("markexpr") or ""):
+    own -m would, and count them for the closing line; without --run-exhaustive (or an
+    -m naming ``exhaustive``), the exhaustive ones."""
+    markexpr = config.getoption("markexpr") or ""
+    if not config.getoption(RUN_EXHAUSTIVE) and "exhaustive" not in markexpr:
+        _deselect(config, items, "exhaustive")
+    if config.getoption(RUN_SLOW) or "slow" in markexpr:
         return
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if item.get_closest_marker("slow") is None]
     config.stash[SLOW_LEFT_OUT] = len(slow)
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
+    chosen = [item for item in items if item.get_closest_marker(marker) is not None]
+    if chosen:
+        config.hook.pytest_deselected(items=chosen)
+        items[:] = [item for item in items if item.get_closest_marker(marker) is None]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -2,17 +2,17 @@
 that exactly the claims depending on it turn red.
 
 Two routes, the same claims. Most breakages are judged in forked children of a fork server
-(tests/breakages/fork_judge.py: torch imported once, claims judged through
-claims/runner.py, the failed ids sent back through a pipe), in two parts
-(tests/breakages/grouping.py): *alone*, each breakage in its own child judging the claims
-it aims at, which must all fail; *together*, breakages that replace no attribute in common
-applied at once, each child judging only claims none of them aims at, which must all pass,
-and every (breakage, other claim) pair judged so. The slow test at the end (CI:
-``-- --run-slow``) judges each breakage alone on every claim, as the two parts together
-stand for. ``pytest checks`` itself runs in a subprocess that forks a child per run
+(tests/breakages/fork_judge.py: torch imported once, claims judged through claims/runner.py,
+the failed ids sent back through a pipe), in two parts (tests/breakages/grouping.py):
+*alone*, each breakage in its own child judging the claims it aims at, which must all fail;
+*together*, breakages that replace no attribute in common applied at once, each child
+judging only claims none of them aims at, which must all pass, and every (breakage, other
+claim) pair judged so. The exhaustive test at the end (by hand: ``--run-exhaustive``, 11
+minutes) judges each breakage alone on every claim, as the two parts together stand for.
+``pytest checks`` itself runs in a subprocess that forks a child per run
 (tests/breakages/run_broken.py): the unbroken run, two breakages (the pytest route stays
-proven) and the ddp and main_guard breakages, whose patch must reach fresh interpreters
-(the ranks, the loader scripts). Every judging test here is slow (about 3 of the everyday
+proven) and the ddp and main_guard breakages, whose patch must reach fresh interpreters (the
+ranks, the loader scripts). Every judging test here is slow (about 3 of the everyday
 command's minutes, 2026-12-06): CI (``-- --run-slow``) runs them all, the everyday session
 only the static checks of the breakage catalogue.
 
@@ -230,7 +230,9 @@ def alone_on_every_claim() -> dict[str, Judged]:
     return fork_judge.judge_jobs(Job(b.name, (b.name,), forkable) for b in FORKED)
 
 
-@pytest.mark.slow  # 664 s here for all of them under load 5 (2026-12-06, 2-core VM)
+# 664 s here for all of them under load 5 (2026-12-06, 2-core VM): CI would take 27 min
+# with it, so it runs by hand (--run-exhaustive), after a change to the grouping
+@pytest.mark.exhaustive
 @pytest.mark.parametrize("breakage", FORKED, ids=lambda b: b.name)
 def test_breakage_alone_fails_exactly_its_claims(
         breakage: Breakage, alone_on_every_claim: dict[str, Judged]) -> None:
