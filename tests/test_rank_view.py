@@ -5,6 +5,7 @@ peer of its hardware is shown but never judged."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -144,3 +145,35 @@ def render_markdown_blocks(blocks) -> list[str]:
     from blitzbench.report.document import Document
 
     return render_markdown(Document("t", "s", tuple(blocks))).splitlines()
+
+
+def test_a_node_wide_figure_of_ranks_sharing_a_host_is_not_judged():
+    """STREAM reads the node's memory channels; ranks measuring it at once on one host
+    each get a share: SKIPPED with the reason there, judged as usual elsewhere."""
+    from blitzbench.acceptance.rank_verdict import _node_wide
+    from blitzbench.acceptance.rules import RuleResult
+    from blitzbench.acceptance.spec import BoundKind, Rule
+
+    rule = Rule(id="cpu-stream-copy", metric="tensor_ops.stream_copy[*].gb_per_s", op=">=",
+                bound=18.0, kind=BoundKind.ABSOLUTE, device="cpu", source="a floor")
+    row = RuleResult(rule, "tensor_ops.stream_copy[scale=memory,size=4xLLC].gb_per_s",
+                     "cpu (rank 1 on node)", Status.FAIL, 10.5, "10.5 GB/s", "GB/s", "")
+    skipped = _node_wide(row, shared=True)
+    assert skipped.status is Status.SKIPPED and "whole node" in skipped.detail
+    assert "10.5 GB/s" in skipped.detail and skipped.measured is None
+    assert _node_wide(row, shared=False) is row
+    gemm = dataclasses.replace(row, metric="tensor_ops.matmul[dtype=float32,n=512].tflop_"
+                                           "per_s")
+    assert _node_wide(gemm, shared=True) is gemm
+
+
+def test_cpu_ranks_all_on_one_host_are_not_compared_at_all():
+    """Two CPU ranks on one host: every figure of theirs is contention-laden, so the rule
+    is SKIPPED as a whole (never NOISY, which would make the job INCONCLUSIVE)."""
+    rng = random.Random(1)
+    records = [_record(r, 1.0, rng, device="cpu", host="node") for r in range(2)]
+    view = build_rank_view(records, dict.fromkeys(range(2), "AMD EPYC"))
+    entries = [RankEntry(Placement("node", r, r, 0), "cpu", "AMD EPYC", (r,), 1,
+                         "finished") for r in range(2)]
+    (row,) = view_rows(view, entries)
+    assert row.status is Status.SKIPPED and "shares its host's CPU cores" in row.detail

@@ -68,9 +68,29 @@ def judge_ranks(payloads: Sequence[RankPayload], spec: Spec, level: str,
         machine = MachineBusy(payload.busy, busy_by_device(payload.benchmarks), forced)
         found = judge(spec, extract_metrics(results), devices, planned=payload.planned,
                       level=level, baseline=baseline, machine=machine)
-        rows += [dataclasses.replace(row, device=payload.entry.label) for row in found
-                 if payload.entry.rank == 0 or not _of_the_world(row)]
+        shared = _shares_cores(payload.entry, [p.entry for p in payloads])
+        rows += [_node_wide(dataclasses.replace(row, device=payload.entry.label), shared)
+                 for row in found if payload.entry.rank == 0 or not _of_the_world(row)]
     return rows
+
+
+#: Figures of a whole node, measured on all its cores: STREAM's copy and triad read the
+#: node's memory channels, which ranks on one host share while they measure at once
+#: (two CPU ranks on the 2-core VM read 10.5-14.5 GB/s each, the node alone 25-36 GB/s,
+#: 2026-12-06), so a rank's share is not the node's figure.
+NODE_WIDE_FIGURES = ("tensor_ops.stream_copy[", "tensor_ops.stream_triad[")
+
+
+def _node_wide(row: RuleResult, shared: bool) -> RuleResult:
+    """A node-wide figure of a rank that shares its host's cores: SKIPPED, saying why."""
+    if not shared or not row.metric.startswith(NODE_WIDE_FIGURES) or \
+            row.status is Status.SKIPPED:
+        return row
+    return dataclasses.replace(
+        row, status=Status.SKIPPED, measured=None, shown="-",
+        detail=f"not judged: this rank shares its host's cores and memory channels with "
+               f"other ranks measuring at the same time, and this is a figure of the whole "
+               f"node (run accept on the node without torchrun); it read {row.shown}")
 
 
 def busy_by_device(measurements: Sequence[Measurement]) -> dict[str, str]:
@@ -96,6 +116,11 @@ def view_rows(view: RankView, entries: Sequence[RankEntry]) -> list[RuleResult]:
     if not compared:
         return [_row(Status.SKIPPED, "all ranks", None, "-",
                      "no case was measured on two ranks of the same hardware")]
+    if entries and all(_shares_cores(entry, entries) for entry in entries):
+        return [_row(Status.SKIPPED, "all ranks", None, "-",
+                     "not judged: every rank shares its host's CPU cores with another, so "
+                     "a difference is contention, not a slow rank (run one rank per host "
+                     "to compare them)")]
     if not view.flagged:
         counts = Counter(cell.verdict for cell in compared)
         tally = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
