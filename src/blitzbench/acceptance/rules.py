@@ -186,8 +186,8 @@ def _figure_busy(value: MetricValue | None, machine: MachineBusy, device: str) -
     if value is not None and value.measurement is not None:
         return value.measurement.busy_reason()
     if value is not None and value.sources:
-        return next((f"{m.prefix}: {m.busy_reason()}" for m in value.sources
-                     if m.busy_reason()), "")
+        reasons = ((m.prefix, m.busy_reason()) for m in value.sources)
+        return next((f"{prefix}: {reason}" for prefix, reason in reasons if reason), "")
     return machine.by_device.get(device, "")
 
 
