@@ -231,3 +231,23 @@ def test_a_derived_loader_figure_is_busy_only_when_its_own_cases_were() -> None:
 def _measurement(workers: int, state) -> Measurement:
     return Measurement(LOADER_STEADY, "cpu", {"batch_size": 64, "num_workers": workers},
                        times_s=(0.01,) * 6, machine=(state,))
+
+
+def test_a_torchrun_rank_counts_every_rank_on_its_host_as_ours(monkeypatch):
+    """Two one-thread ranks on a 2-core host leave no core free: a neighbour using one
+    core makes each rank's pre-flight busy, where one rank's own thread would leave it a
+    core (runner/watch.py host_threads)."""
+    from blitzbench.results.machine import MachineState, busy
+    from blitzbench.runner.watch import host_threads
+
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert host_threads(1) == 1 and host_threads(3) == 3
+    neighbour = dict(others_cpu_fraction=0.5)  # one of 2 cores
+    alone = MachineState(1e9, 1e9 + 1, 2, torch_threads=host_threads(1), **neighbour)
+    assert busy(alone) is None
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert host_threads(1) == 2
+    in_job = MachineState(1e9, 1e9 + 1, 2, torch_threads=host_threads(1), **neighbour)
+    assert "other processes used 1.00 of 2 cores" in busy(in_job)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "two")
+    assert host_threads(1) == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ from blitzbench.results.names import (
     RANK_RATES_FIELD,
     RATE_PER_RANK_FIELD,
     RATE_TOTAL_FIELD,
+    SCALING_EFFICIENCY_FIELD,
+    SCALING_ROUNDS_FIELD,
+    SOLO_TIMES_FIELD,
     WORLD_SIZE_PARAM,
 )
 from blitzbench.results.records import Measurement
@@ -94,7 +98,36 @@ def test_a_two_rank_job_returns_a_record_that_round_trips() -> None:
     assert len(ranks) == WORLD_SIZE and all(rate >= per_rank for rate in ranks)
     assert record.extra["torch_threads_per_rank"] == 1
     assert record.extra["cores_oversubscribed"] is (available_cores() < WORLD_SIZE)
+    # the efficiency: per round, rank 0's solo step a moment before the world's DDP step
+    solo, ratios = record.extra[SOLO_TIMES_FIELD], record.extra[SCALING_ROUNDS_FIELD]
+    assert len(solo) == len(ratios) == SHORT.rounds and all(t > 0 for t in solo)
+    assert ratios == pytest.approx([s / d for s, d in zip(solo, record.times_s,
+                                                           strict=True)])
+    assert record.extra[SCALING_EFFICIENCY_FIELD] == pytest.approx(statistics.median(ratios))
+    assert "rank 0 alone" in record.extra["efficiency_reference"]
     assert Measurement.from_json(record.to_json()) == record
+
+
+def test_the_efficiency_is_the_median_of_rounds_paired_in_time() -> None:
+    """A drift that slows solo and DDP rounds alike cancels in each pair: two medians
+    taken at different moments would read it as scaling."""
+    from blitzbench.distributed.ddp import with_solo_rounds
+
+    ddp = [0.012, 0.024, 0.012, 0.024, 0.013]  # the host halves its speed in rounds 2, 4
+    solo = [0.010, 0.020, 0.010, 0.020, 0.0104]
+    record = Measurement(DDP_STEP, "cpu", {BATCH_PARAM: 64, WORLD_SIZE_PARAM: 2},
+                         tuple(ddp), {})
+    paired = with_solo_rounds(record, solo)
+    assert paired.extra[SCALING_EFFICIENCY_FIELD] == pytest.approx(10 / 12)
+    assert with_solo_rounds(record, []) is record
+    from blitzbench.acceptance.metrics import extract_metrics
+    from blitzbench.results.records import RunResults
+
+    (value,) = [v for v in extract_metrics(RunResults(run_id="r", command="accept",
+                                                       benchmarks=(paired,)))
+                if v.metric.endswith(SCALING_EFFICIENCY_FIELD)]
+    # its spread is the ratios' (0.8-0.83), not the drifting times' (IQR 100%)
+    assert value.rel_spread < 0.05 and not value.noisy and paired.noisy
 
 
 def test_a_failed_job_is_an_error_with_its_cause_never_fails() -> None:

@@ -165,6 +165,13 @@ def test_a_node_wide_figure_of_ranks_sharing_a_host_is_not_judged():
     gemm = dataclasses.replace(row, metric="tensor_ops.matmul[dtype=float32,n=512].tflop_"
                                            "per_s")
     assert _node_wide(gemm, shared=True) is gemm
+    # a rank's DataLoader workers take turns with it on its share of the cores
+    share = dataclasses.replace(row, metric="loader.worker_share[batch_size=64]",
+                                status=Status.NOISY, shown="0.55 of in-process")
+    skipped = _node_wide(share, shared=True)
+    assert skipped.status is Status.SKIPPED and "DataLoader workers" in skipped.detail
+    assert "0.55 of in-process" in skipped.detail and "whole node" not in skipped.detail
+    assert _node_wide(share, shared=False) is share
 
 
 def test_cpu_ranks_all_on_one_host_are_not_compared_at_all():

@@ -30,6 +30,7 @@ from typing import Any
 
 from blitzbench.acceptance.spec import Rule, load_spec, metric_pattern
 from blitzbench.errors import UsageError
+from blitzbench.results import stats
 from blitzbench.results.derived import (
     LoaderPassFinding,
     cuda_speedups,
@@ -60,6 +61,7 @@ from blitzbench.results.names import (
     RATE_PER_RANK_FIELD,
     RATE_TOTAL_FIELD,
     SCALING_EFFICIENCY_FIELD,
+    SCALING_ROUNDS_FIELD,
     TFLOP_FIELD,
     TUTORIAL_ALL,
     VARIANT_PARAM,
@@ -413,13 +415,30 @@ def _record_values(record: Measurement) -> list[MetricValue]:
         if value is None:
             continue
         exact = f in COUNT_FIELDS
+        spread, noisy = (0.0, False) if exact else _spread(record, f)
         values.append(MetricValue(
             measurement_metric(record.benchmark, record.params, f), record.device, value,
-            field_unit(f), 0.0 if exact else record.rel_spread,
-            False if exact else record.noisy, higher_is_better(f),
+            field_unit(f), spread, noisy, higher_is_better(f),
             record.fraction_of_peak if f != MEDIAN_FIELD else None,
             measurement=record if f in ROUND_FIELDS else None))
     return values
+
+
+#: Figures computed per round from rounds paired in time, whose spread is that of their
+#: own per-round values rather than of the record's times (distributed/ddp.py: the DDP
+#: step's efficiency against solo rounds taken a moment before each DDP round).
+PER_ROUND_FIELDS = {SCALING_EFFICIENCY_FIELD: SCALING_ROUNDS_FIELD}
+
+
+def _spread(record: Measurement, field: str) -> tuple[float, bool]:
+    """(IQR/median, noisy) of the figure ``field``: of its own per-round values where the
+    record keeps them, else of the record's times."""
+    rounds = record.extra.get(PER_ROUND_FIELDS.get(field, ""))
+    if not isinstance(rounds, list) or len(rounds) < 2:
+        return record.rel_spread, record.noisy
+    median = stats.median(rounds)
+    iqr = stats.iqr(rounds)
+    return (iqr / median if median > 0 else 0.0), stats.is_noisy(median, iqr)
 
 
 # --- derived figures ------------------------------------------------------------------

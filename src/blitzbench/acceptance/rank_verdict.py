@@ -74,23 +74,35 @@ def judge_ranks(payloads: Sequence[RankPayload], spec: Spec, level: str,
     return rows
 
 
-#: Figures of a whole node, measured on all its cores: STREAM's copy and triad read the
-#: node's memory channels, which ranks on one host share while they measure at once
-#: (two CPU ranks on the 2-core VM read 10.5-14.5 GB/s each, the node alone 25-36 GB/s,
-#: 2026-12-06), so a rank's share is not the node's figure.
-NODE_WIDE_FIGURES = ("tensor_ops.stream_copy[", "tensor_ops.stream_triad[")
+#: Figures a rank that shares its host's cores cannot stand for, with why (each is judged
+#: on a run of the node alone, ``accept`` without torchrun):
+#: - STREAM's copy and triad read the whole node's memory channels, which ranks on one
+#:   host share while they measure at once (two CPU ranks on the 2-core VM read
+#:   10.5-14.5 GB/s each, the node alone 25-36 GB/s, 2026-12-06);
+#: - the DataLoader's worker figures need a core for each worker beside the rank's own, and
+#:   a rank that shares its host runs on its share of the cores (one on the 2-core VM),
+#:   so its worker takes turns with it: the worker share read 0.55-0.81 of in-process with
+#:   IQRs of 27-149% over three quiet two-rank jobs, against 0.83 for the node alone
+#:   (2026-12-07).
+_MEMORY = ("a figure of the whole node's memory channels, which the ranks of this host "
+           "share while they measure at once")
+_WORKERS = ("a figure of DataLoader workers that need cores of their own, and this rank runs "
+            "on its share of the host's cores, taking turns with them")
+NODE_WIDE_FIGURES = {"tensor_ops.stream_copy[": _MEMORY, "tensor_ops.stream_triad[": _MEMORY,
+                     "loader.worker_share[": _WORKERS, "loader.scaling_efficiency[": _WORKERS}
 
 
 def _node_wide(row: RuleResult, shared: bool) -> RuleResult:
-    """A node-wide figure of a rank that shares its host's cores: SKIPPED, saying why."""
-    if not shared or not row.metric.startswith(NODE_WIDE_FIGURES) or \
-            row.status is Status.SKIPPED:
+    """A figure of the whole node on a rank that shares its host's cores: SKIPPED,
+    saying why."""
+    why = next((text for prefix, text in NODE_WIDE_FIGURES.items()
+                if row.metric.startswith(prefix)), None)
+    if not shared or why is None or row.status is Status.SKIPPED:
         return row
     return dataclasses.replace(
         row, status=Status.SKIPPED, measured=None, shown="-",
-        detail=f"not judged: this rank shares its host's cores and memory channels with "
-               f"other ranks measuring at the same time, and this is a figure of the whole "
-               f"node (run accept on the node without torchrun); it read {row.shown}")
+        detail=f"not judged: this rank shares its host's cores with other ranks, and this "
+               f"is {why} (run accept on the node without torchrun); it read {row.shown}")
 
 
 def busy_by_device(measurements: Sequence[Measurement]) -> dict[str, str]:

@@ -63,13 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("side_b", metavar="B", help="the side judged against A")
     parser.add_argument("--level", choices=LEVELS, default=DEFAULT_LEVEL,
                         help="pairs a case: quick (6 process pairs of 5: resolves 25%% on a "
-                             "busy 2-core VM), standard (6 of 10), full (8 of 15: about "
-                             "6%%); default quick")
+                             "busy 2-core VM), standard (6 of 2 builds of 8), full (32 of 4 "
+                             "builds of 5: about 5%%, 6 minutes a case); default quick")
     add_device(parser)
     add_case_filter(parser, "cases")
     parser.add_argument("--processes", type=positive_int, default=None, metavar="N",
                         help="pairs of worker processes, fresh for each (default by level: "
-                             "6 at quick and standard, 8 at full; like pyperf's "
+                             "6 at quick and standard, 32 at full; like pyperf's "
                              "--processes)")
     parser.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS,
                         metavar="N", help=f"intra-op threads of each side (default "
@@ -90,6 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blitzbench.runner.ab import (
+        LEVEL_BUILDS,
         LEVEL_PROCESSES,
         run_pairs,
         settings_for,
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
                                  settings={"threads": args.threads, "seed": args.seed})
         processes = args.processes or LEVEL_PROCESSES[args.level]
         with recording(recorder), \
-                progress(total=processes * len(keys), label="ab") as advance:
+                progress(total=processes * LEVEL_BUILDS[args.level] * len(keys),
+                         label="ab") as advance:
             record = run_pairs(sides, keys, not_compared, threshold=args.threshold / 100,
                                processes=processes, advance=advance,
                                save=lambda found: recorder.set("ab", found))

@@ -11,7 +11,16 @@ steps. Each round's batches are drawn from the loader before the round, so the f
 the DDP step (forward, backward with DDP's gradient all-reduce, the optimizer step), not
 the loader. The ranks start each round together after a barrier and read the device's
 clock (CUDA synchronised) around it; a round lasts as long as its slowest rank, so the
-record's ``times_s`` are, per round, the slowest rank's time per step. On the CPU every
+record's ``times_s`` are, per round, the slowest rank's time per step.
+
+Weak scaling is measured paired in time: before each DDP round, rank 0 times a *solo*
+round, the same step without DDP on the same batches, while the other ranks wait at a
+barrier, so each DDP round has a one-rank reference taken a moment before it. The
+efficiency is the median of the per-round ratios. Why: the reference used to be the job's
+own ``lenet.train_step`` measured a minute earlier, and on the shared 2-core VM that step
+drifts by a quarter between moments (medians 11.2-14.3 ms in three quiet jobs,
+2026-12-07), so three quiet two-rank jobs read 0.81, 0.85 and 0.66 of linear: the drift
+between two moments, not the world's scaling. On the CPU every
 rank runs one intra-op thread: ranks are processes, and more threads than cores only make
 them contend (torchrun and :func:`~blitzbench.distributed.local.run_local` set
 ``OMP_NUM_THREADS=1`` for the same reason); the record says so, and says when the node's
@@ -54,10 +63,11 @@ from blitzbench.results.names import (
     BATCH_PARAM,
     DDP_STEP,
     RANK_RATES_FIELD,
-    RATE_FIELD,
     RATE_PER_RANK_FIELD,
     RATE_TOTAL_FIELD,
     SCALING_EFFICIENCY_FIELD,
+    SCALING_ROUNDS_FIELD,
+    SOLO_TIMES_FIELD,
     TUTORIAL_BATCH_SIZE,
     WORLD_SIZE_PARAM,
 )
@@ -77,6 +87,7 @@ __all__ = [
     "ReplicaReport", "StepTiming", "ddp_loader", "ddp_step_target", "ddp_train_step",
     "local_world_env", "local_world_unavailable", "measure_ddp_step", "measure_local_world",
     "read_replica_reports", "replica_report", "replica_report_target", "scaling_efficiency",
+    "with_solo_rounds",
 ]
 
 STEP_TARGET = "blitzbench.distributed.ddp:ddp_step_target"
@@ -200,20 +211,39 @@ def measure_ddp_step(world: World, source: DataSource,
     device = torch.device(world.device)
     train = ddp_train_step(world)
     batches = _endless(*ddp_loader(world, source, timing.batch_size))
-    for images, labels in _draw(batches, timing.warmup_steps, device):
+    warm = _draw(batches, timing.warmup_steps, device)
+    for images, labels in warm:
         train.step(images, labels)
+    solo = _solo_step(world, device, warm)
     clock = clock_for(device)
     rank_times: list[float] = []
+    solo_times: list[float] = []
     for _ in range(timing.rounds):
         drawn = _draw(batches, timing.steps_per_round, device)
-        _barrier(world)
+        if solo is not None:
+            solo_times.append(timed_round(_round_of(solo, drawn), timing.steps_per_round,
+                                          clock) / timing.steps_per_round)
+        _barrier(world)  # the others wait out rank 0's solo round here
         elapsed = timed_round(_round_of(train, drawn), timing.steps_per_round, clock)
         rank_times.append(elapsed / timing.steps_per_round)
     every_rank: list[Any] = [None] * world.world_size
     dist.all_gather_object(every_rank, rank_times)
     if not world.leader:
         return None
-    return _step_record(world, source, timing, every_rank, time.perf_counter() - started)
+    record = _step_record(world, source, timing, every_rank, time.perf_counter() - started)
+    return with_solo_rounds(record, solo_times)
+
+
+def _solo_step(world: World, device: torch.device,
+               warm: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> TrainStep | None:
+    """On rank 0, the same step without DDP (same seed, its own model), warmed up: the
+    one-rank reference timed a moment before each DDP round. None on the other ranks."""
+    if not world.leader:
+        return None
+    solo = make_train_step(device)
+    for images, labels in warm:
+        solo.step(images, labels)
+    return solo
 
 
 def _round_of(train: TrainStep, drawn: list[tuple[torch.Tensor, torch.Tensor]]
@@ -236,17 +266,23 @@ def job_metric_prefixes(world_size: int) -> list[str]:
             for batch in JOB_BATCH_SIZES]
 
 
-def with_efficiency(record: Measurement, single: Measurement) -> Measurement:
-    """``record`` with its weak-scaling efficiency against ``single``, the same step on
-    one rank without DDP (the job's own ``lenet.train_step`` at the same batch on rank 0's
-    device), naming that reference."""
-    efficiency = scaling_efficiency(float(record.extra[RATE_TOTAL_FIELD]),
-                                    int(record.params[WORLD_SIZE_PARAM]),
-                                    float(single.extra[RATE_FIELD]))
-    reference = f"{single.prefix} on rank 0's {single.device}, the step without DDP"
-    return dataclasses.replace(record, extra={**record.extra,
-                                              SCALING_EFFICIENCY_FIELD: efficiency,
-                                              "efficiency_reference": reference})
+def with_solo_rounds(record: Measurement, solo_times: Sequence[float]) -> Measurement:
+    """``record`` with its weak-scaling efficiency from rounds paired in time: per round,
+    rank 0's solo time per step over the world's (slowest rank's) DDP time per step, which
+    is the total rate over ``world_size`` times one rank's rate (:func:`scaling_efficiency`
+    with the batch cancelled). The figure is the median ratio; the per-round ratios stay in
+    the record (their spread is the figure's, acceptance/metrics.py)."""
+    if not solo_times or not record.ok:
+        return record
+    world_size = int(record.params[WORLD_SIZE_PARAM])
+    ratios = [scaling_efficiency(world_size / ddp_s, world_size, 1.0 / solo_s)
+              for solo_s, ddp_s in zip(solo_times, record.times_s, strict=True)]
+    reference = ("the same step without DDP on rank 0 alone (the other ranks waiting), "
+                 "timed on the same batches just before each DDP round")
+    return dataclasses.replace(record, extra={
+        **record.extra, SCALING_EFFICIENCY_FIELD: stats.median(ratios),
+        SCALING_ROUNDS_FIELD: ratios, SOLO_TIMES_FIELD: list(solo_times),
+        "efficiency_reference": reference})
 
 
 def _step_record(world: World, source: DataSource, timing: StepTiming,

@@ -75,8 +75,10 @@ class PairedCase:
     ``a_s[i]`` and ``b_s[i]`` are the per-call times (the median of the slot's rounds) of
     pair i, ``b_first[i]`` whether B's slot came first. ``calls`` per round and ``rounds``
     per slot are the same on both sides (one side's calibration decides them). ``blocks``
-    splits the pairs by the pair of worker processes that measured them (``(5, 5, 5)``:
-    pairs 0-4 from the first, and so on; empty: one). ``error`` says why a case has no
+    splits the pairs by the build of the case that measured them (``(5, 5, 5)``: pairs
+    0-4 from the first, and so on; empty: one), and ``builds`` splits the blocks by the pair
+    of worker processes that built them (``(3, 3)``: blocks 0-2 from the first pair of
+    processes; empty: each block from a pair of its own). ``error`` says why a case has no
     (or too few) pairs: a side that crashed or hung on it.
     """
 
@@ -91,9 +93,10 @@ class PairedCase:
     wall_s: float | None = None
     error: str | None = None
     blocks: tuple[int, ...] = ()
+    builds: tuple[int, ...] = ()
 
     KEYS = ("benchmark", "device", "params", "a_s", "b_s", "b_first", "calls", "rounds",
-            "wall_s", "error", "blocks")
+            "wall_s", "error", "blocks", "builds")
 
     def __post_init__(self) -> None:
         if not len(self.a_s) == len(self.b_s) == len(self.b_first):
@@ -102,13 +105,26 @@ class PairedCase:
         if self.blocks and sum(self.blocks) != len(self.a_s):
             raise ValueError(f"{self.prefix}: blocks {self.blocks} do not add up to "
                              f"{len(self.a_s)} pairs")
+        if self.builds and sum(self.builds) != len(self.blocks):
+            raise ValueError(f"{self.prefix}: builds {self.builds} do not add up to "
+                             f"{len(self.blocks)} blocks")
 
     def block_pairs(self) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
-        """(A times, B times) of each process pair (one block when ``blocks`` is empty)."""
+        """(A times, B times) of each build (one block when ``blocks`` is empty)."""
         sizes = self.blocks or ((self.pairs,) if self.pairs else ())
         found, start = [], 0
         for size in sizes:
             found.append((self.a_s[start:start + size], self.b_s[start:start + size]))
+            start += size
+        return found
+
+    def process_blocks(self) -> list[list[tuple[tuple[float, ...], tuple[float, ...]]]]:
+        """The builds of each pair of worker processes, in order."""
+        blocks = self.block_pairs()
+        sizes = self.builds or (1,) * len(blocks)
+        found, start = [], 0
+        for size in sizes:
+            found.append(blocks[start:start + size])
             start += size
         return found
 
@@ -128,16 +144,18 @@ class PairedCase:
     @property
     def measured(self) -> str:
         """What each figure is: the per-call time of a slot of ``rounds`` rounds."""
-        processes = len(self.blocks) or 1
+        builds = len(self.blocks) or 1
+        processes = len(self.builds) or builds
         return (f"per-call time, median of {self.rounds} round(s) of {self.calls} call(s) "
                 f"per slot, A and B alternated in random order, {self.pairs} pairs from "
-                f"{processes} pair(s) of worker processes")
+                f"{builds} build(s) of the case in {processes} pair(s) of worker processes")
 
     def to_json(self) -> dict[str, Any]:
         return {"benchmark": self.benchmark, "device": self.device,
                 "params": dict(self.params), "a_s": list(self.a_s), "b_s": list(self.b_s),
                 "b_first": list(self.b_first), "calls": self.calls, "rounds": self.rounds,
-                "wall_s": self.wall_s, "error": self.error, "blocks": list(self.blocks)}
+                "wall_s": self.wall_s, "error": self.error, "blocks": list(self.blocks),
+                "builds": list(self.builds)}
 
     @classmethod
     def from_json(cls, value: Any, where: str = "case") -> PairedCase:
@@ -156,12 +174,19 @@ class PairedCase:
                 or (blocks and sum(blocks) != len(a_s)):
             raise _fail(f"{where}.blocks", f"must be positive pair counts adding up to "
                                            f"{len(a_s)}")
+        builds = data.get("builds") or []
+        if not isinstance(builds, list) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in builds) \
+                or (builds and sum(builds) != len(blocks)):
+            raise _fail(f"{where}.builds", f"must be positive block counts adding up to "
+                                           f"{len(blocks)}")
         return cls(_text(data, "benchmark", where), _text(data, "device", where),
                    _params(data.get("params"), f"{where}.params"), a_s, b_s, tuple(orders),
                    _whole(data.get("calls", 0), f"{where}.calls", 1 << 30),
                    _whole(data.get("rounds", 0), f"{where}.rounds"),
                    _optional_number(data, "wall_s", where, MAX_SECONDS),
-                   _text(data, "error", where, required=False), tuple(blocks))
+                   _text(data, "error", where, required=False), tuple(blocks),
+                   tuple(builds))
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,12 @@ RATE_PER_RANK_FIELD = "images_per_s_per_rank"
 RATE_TOTAL_FIELD = "images_per_s_total"
 RANK_RATES_FIELD = "ranks"
 SCALING_EFFICIENCY_FIELD = "scaling_efficiency"
+#: The efficiency's rounds, paired in time (distributed/ddp.py): per round, rank 0's solo
+#: time per step without DDP, and its ratio to the world's DDP time per step.
+SOLO_TIMES_FIELD = "solo_times_s"
+SCALING_ROUNDS_FIELD = "scaling_efficiency_rounds"
 __all__ += ["DDP_STEP", "RANK_RATES_FIELD", "RATE_PER_RANK_FIELD", "RATE_TOTAL_FIELD",
-            "SCALING_EFFICIENCY_FIELD"]
+            "SCALING_EFFICIENCY_FIELD", "SCALING_ROUNDS_FIELD", "SOLO_TIMES_FIELD"]
 __all__ += ["PEAK_FIELD"]
 __all__ += ["LOADER_STEADY", "LOADER_WORKER_SHARE"]
 

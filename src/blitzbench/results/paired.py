@@ -20,10 +20,14 @@ ed., sec. 3.2) rather than a mean:
 Across pairs of processes: two workers of the same interpreter differ by their memory
 layout (on the 2-core VM A against A read 0.83-1.31x on the 2^22-element tensor ops from
 one pair of processes to the next, runner/ab.py), so pairs from one pair of processes are
-not independent draws of the comparison. Each pair of processes is therefore one
-observation, its Hodges-Lehmann estimate, and the interval is Student's t over those
-estimates (degrees of freedom: process pairs less one): the process's effect is inside the
-interval, as the repeats' drift is in ``compare``'s Welch interval. With a single pair of
+not independent draws of the comparison; nor are pairs from one build of the case (a
+busy machine moved the LeNet step's ratio by 0.80-1.17x from one build to the next inside
+one pair of processes, runner/ab.py). Each build's pairs give its Hodges-Lehmann estimate;
+each pair of processes is one observation, the mean of its builds' estimates; and the
+interval is Student's t over those observations (degrees of freedom: process pairs less
+one). Both effects are inside the interval, as the repeats' drift is in ``compare``'s
+Welch interval, and builds narrow it where the build effect dominates, without treating
+builds of one process as independent where the process effect does. With a single pair of
 processes the interval is the signed-rank interval of its pairs (exact null distribution),
 and the evidence says the difference between processes was not measured.
 
@@ -104,13 +108,19 @@ def compare_pairs(a_s: Sequence[float], b_s: Sequence[float], *,
                       f"interleaved pairs", reason, confidence)
 
 
-def compare_processes(blocks: Sequence[tuple[Sequence[float], Sequence[float]]], *,
-                      threshold: float = DEFAULT_THRESHOLD,
+def compare_processes(processes: Sequence[Sequence[tuple[Sequence[float], Sequence[float]]]],
+                      *, threshold: float = DEFAULT_THRESHOLD,
                       confidence: float = CONFIDENCE) -> Comparison:
-    """B against A over several pairs of worker processes: Student's t over each process
-    pair's Hodges-Lehmann log-ratio (see the module docstring)."""
-    estimates = [hodges_lehmann(log_ratios(a_s, b_s)) for a_s, b_s in blocks if a_s]
-    pairs = sum(len(a_s) for a_s, _ in blocks)
+    """B against A over several pairs of worker processes, each given as its builds'
+    (A times, B times): Student's t over each process pair's mean of its builds'
+    Hodges-Lehmann log-ratios (see the module docstring)."""
+    estimates = []
+    for builds in processes:
+        found = [hodges_lehmann(log_ratios(a_s, b_s)) for a_s, b_s in builds if a_s]
+        if found:
+            estimates.append(statistics.fmean(found))
+    pairs = sum(len(a_s) for builds in processes for a_s, _ in builds)
+    built = sum(1 for builds in processes for a_s, _ in builds if a_s)
     if len(estimates) < MIN_PROCESSES:
         return _untestable((pairs, pairs), threshold,
                            f"{len(estimates)} process pair(s) measured")
@@ -121,18 +131,19 @@ def compare_processes(blocks: Sequence[tuple[Sequence[float], Sequence[float]]],
     verdict = classify(estimate, low, high, threshold)
     reason = (_noisy_reason(low, high, threshold, len(estimates)) if verdict is Verdict.NOISY
               else "")
+    of_builds = f"{built} builds, " if built > len(estimates) else ""
     return Comparison(verdict, estimate, low, high, threshold, (pairs, pairs),
                       f"t over {len(estimates)} pairs of processes (Hodges-Lehmann of "
-                      f"{pairs} interleaved pairs)", reason, confidence)
+                      f"{of_builds}{pairs} interleaved pairs)", reason, confidence)
 
 
 def compare_case(case: PairedCase, *, threshold: float = DEFAULT_THRESHOLD,
                  confidence: float = CONFIDENCE) -> Comparison:
     """One case of an A/B run: over its process pairs when it has several, else over its
     pairs, saying that the difference between processes was not measured."""
-    blocks = case.block_pairs()
-    if len(blocks) >= MIN_PROCESSES:
-        return compare_processes(blocks, threshold=threshold, confidence=confidence)
+    processes = case.process_blocks()
+    if len(processes) >= MIN_PROCESSES:
+        return compare_processes(processes, threshold=threshold, confidence=confidence)
     found = compare_pairs(case.a_s, case.b_s, threshold=threshold, confidence=confidence)
     note = "one pair of processes: the difference between processes was not measured"
     return dataclasses.replace(found, reason=f"{found.reason}; {note}" if found.reason

@@ -26,7 +26,16 @@ Two effects interleaving alone does not cancel, both measured on the 2-core VM:
   the 2^22-element tensor ops from one pair of processes to the next, stable across
   rebuilds within a process (within 2-6% for LeNet and the matmul). So a run uses
   several pairs of processes (:data:`LEVEL_PROCESSES`), fresh workers for each, and
-  results/paired.py treats the process as a random effect.
+  results/paired.py treats the process as a random effect;
+- the build: beside busy processes, the LeNet batch-64 step's A against A read
+  0.80-1.17x from one build of the case to the next *inside one pair of processes*
+  (builds of 15 pairs, 2026-12-07), as far apart as between process pairs (Hodges-Lehmann
+  estimates sd 0.098 over 8 process pairs, where the pairs' own noise explains 0.029): the
+  case's buffers land on new memory at each build, and the step's speed follows them. A
+  rebuild costs a fraction of a second where a process pair costs seconds of imports, so
+  the standard and full levels build each case several times in each process pair
+  (:data:`LEVEL_BUILDS`); each pair of processes is one observation, the mean of its
+  builds' estimates.
 
 The side that calibrates alternates from one process pair to the next, so neither side's
 history is systematically longer. A side's worker that dies or hangs costs the case it was
@@ -54,24 +63,37 @@ if TYPE_CHECKING:
     from blitzbench.options import CaseFilter
     from blitzbench.runner.session import RunInputs
 
-__all__ = ["LEVEL_CASE_BUDGET_S", "LEVEL_PAIRS", "LEVEL_PROCESSES", "MIN_BLOCK_PAIRS",
+__all__ = ["LEVEL_BUILDS", "LEVEL_CASE_BUDGET_S", "LEVEL_PAIRS", "LEVEL_PROCESSES",
+           "MIN_BLOCK_PAIRS",
            "SLOT_ROUNDS", "ABSettings", "Sides", "measure_case", "merge_blocks",
            "open_sides", "plan_pairs", "run_pairs", "settings_for", "shared_keys",
            "slot_rounds", "start_sides"]
 
 QUICK, STANDARD, FULL = LEVELS
-#: Pairs of worker processes a run uses at each level, and pairs of slots per case in
-#: each. Chosen on synthetic pairs (tests/test_paired.py) with the 2-core VM's slot noise
-#: (log sd near 0.05), 2% of slots hit by a 5x burst and a process effect of sd 0.02
-#: (LeNet, the matmul), read at Bonferroni over 33 cases: 6 process pairs of 5 pairs call
-#: a 25% slowdown SLOWER in 287 of 300 trials; 8 of 15 call 6% SLOWER in 188 of 300 and
-#: give A against A no false verdict with a process effect of sd 0.1 (the 2^22 tensor ops)
-#: in 298 of 300.
-LEVEL_PROCESSES = {QUICK: 6, STANDARD: 6, FULL: 8}
-LEVEL_PAIRS = {QUICK: 5, STANDARD: 10, FULL: 15}
-#: Seconds of slots a case may take in one process pair before its pairs are cut to fit
-#: (a DataLoader pass of 0.3 s), never below MIN_BLOCK_PAIRS.
-LEVEL_CASE_BUDGET_S = {QUICK: 1.0, STANDARD: 2.0, FULL: 3.0}
+#: Pairs of worker processes a run uses at each level, builds of each case in each, and
+#: pairs of slots in each build. The quick level was chosen on synthetic pairs
+#: (tests/test_paired.py) with the 2-core VM's slot noise (log sd near 0.05), 2% of slots
+#: hit by a 5x burst and a process effect of sd 0.02 (LeNet, the matmul), read at
+#: Bonferroni over 33 cases: 6 process pairs of 5 pairs call a 25% slowdown SLOWER in 287
+#: of 300 trials and give A against A no false verdict with a process effect of sd 0.1
+#: (the 2^22 tensor ops) in 298 of 300.
+#: The full level was sized on the 2-core VM with two busy processes beside it (the LeNet
+#: batch-64 step, 2026-12-07): a build's estimate has sd 0.12 of the log-ratio (0.11 of it
+#: the build, 0.11 a pair's own noise over sqrt(pairs)) and a process pair adds about 0.06
+#: (the means of 10 builds had sd 0.065-0.074 where the builds alone explain 0.037-0.039).
+#: 12 process pairs of 10 builds read a planted 5% at 1.072x (1.032-1.114, SLOWER) and
+#: 1.038x (0.996-1.082, NOISY), A against A 0.989x (0.943-1.036). On synthetic cases with
+#: those effects (tests/test_paired.py) 12 of 10 call 5% SLOWER in 38 of 60 trials, 32 of 4
+#: in 54 of 60 (24 of 8: 55, at 1.5 times the time a case). Cost: 32 x 4 x 0.7 s of builds
+#: and slots a case (90 s) plus 32 process pairs' imports (about 9 s each beside busy
+#: processes): 6-7 minutes for one case (measured), about 45 for the 27 tensor-op and
+#: LeNet cases.
+LEVEL_PROCESSES = {QUICK: 6, STANDARD: 6, FULL: 32}
+LEVEL_BUILDS = {QUICK: 1, STANDARD: 2, FULL: 4}
+LEVEL_PAIRS = {QUICK: 5, STANDARD: 8, FULL: 5}
+#: Seconds of slots a build may take before its pairs are cut to fit (a DataLoader pass of
+#: 0.3 s), never below MIN_BLOCK_PAIRS.
+LEVEL_CASE_BUDGET_S = {QUICK: 1.0, STANDARD: 1.5, FULL: 1.5}
 #: A process pair's estimate is a Hodges-Lehmann estimate of its pairs: 3 at least.
 MIN_BLOCK_PAIRS = 3
 #: Rounds per slot: the median of 3 rounds of ~2 ms is steadier than one round and keeps
@@ -219,20 +241,36 @@ def measure_case(sides: Sides, key: str, level: str, rng: random.Random, *,
                       (len(pairs),) if pairs else ())
 
 
-def merge_blocks(parts: Sequence[PairedCase]) -> PairedCase:
-    """A case's record over every process pair: the pairs in order, ``blocks`` saying how
-    many came from each, the first error (the others noted by count)."""
+def merge_blocks(parts: Sequence[PairedCase],
+                 builds: Sequence[int] = ()) -> PairedCase:
+    """A case's record over every build in every process pair: the pairs in order,
+    ``blocks`` saying how many came from each build and ``builds`` how many builds each
+    process pair made (empty: one each), the first error (the others noted by count)."""
     first = parts[0]
     errors = [part.error for part in parts if part.error]
     error = None if not errors else errors[0] + (
-        f" (and {len(errors) - 1} more process pair(s))" if len(errors) > 1 else "")
+        f" (and {len(errors) - 1} more build(s))" if len(errors) > 1 else "")
+    blocks = tuple(part.pairs for part in parts if part.pairs)
+    kept = _kept_builds(parts, builds)
     return PairedCase(first.benchmark, first.device, dict(first.params),
                       tuple(t for part in parts for t in part.a_s),
                       tuple(t for part in parts for t in part.b_s),
                       tuple(o for part in parts for o in part.b_first),
                       max(part.calls for part in parts), first.rounds,
                       round(sum(part.wall_s or 0.0 for part in parts), 3), error,
-                      tuple(part.pairs for part in parts if part.pairs))
+                      blocks, kept if any(n > 1 for n in kept) else ())
+
+
+def _kept_builds(parts: Sequence[PairedCase], builds: Sequence[int]) -> tuple[int, ...]:
+    """Builds per process pair, counting only the builds that kept pairs."""
+    sizes = builds or (1,) * len(parts)
+    kept, start = [], 0
+    for size in sizes:
+        count = sum(1 for part in parts[start:start + size] if part.pairs)
+        start += size
+        if count:
+            kept.append(count)
+    return tuple(kept)
 
 
 def slot_rounds(calls: int, call_s: float) -> int:
@@ -323,25 +361,34 @@ def run_pairs(sides: Sides, keys: Sequence[str], not_compared: Sequence[str], *,
               threshold: float, processes: int | None = None,
               advance: Callable[[str], None] = lambda label: None,
               save: Callable[[ABRecord], None] = lambda record: None) -> ABRecord:
-    """Every shared case in each pair of worker processes (fresh workers for each, the
-    cases in a new order each time); ``save`` gets the record after every case."""
+    """Every shared case, built the level's number of times in each pair of worker
+    processes (fresh workers for each, the cases in a new order each time); ``save`` gets
+    the record after every case."""
     settings = sides.settings
     processes = processes or LEVEL_PROCESSES[settings.level]
     record = ABRecord(sides.records[0], sides.records[1], settings.threads, settings.level,
                       settings.seed, threshold, (), tuple(not_compared),
                       cores=settings.cores)
     rng = random.Random(settings.seed)
+    builds = LEVEL_BUILDS[settings.level]
     parts: dict[str, list[PairedCase]] = {key: [] for key in keys}
+    made: dict[str, list[int]] = {key: [] for key in keys}
     for block in range(processes):
         if block:
             sides.renew()
-        for key in rng.sample(list(keys), len(keys)):
-            advance(f"{key} (process pair {block + 1}/{processes})")
-            parts[key].append(measure_case(sides, key, settings.level, rng,
-                                           calibrating=block % 2))
-            record = dataclasses.replace(record, cases=tuple(
-                merge_blocks(parts[k]) for k in keys if parts[k]))
-            save(record)
+        for key in keys:
+            made[key].append(0)
+        for build in range(builds):
+            # the cases in a new order at every build, so no case always follows another
+            for key in rng.sample(list(keys), len(keys)):
+                advance(f"{key} (process pair {block + 1}/{processes}"
+                        + (f", build {build + 1}/{builds})" if builds > 1 else ")"))
+                parts[key].append(measure_case(sides, key, settings.level, rng,
+                                               calibrating=(block + build) % 2))
+                made[key][-1] += 1
+                record = dataclasses.replace(record, cases=tuple(
+                    merge_blocks(parts[k], made[k]) for k in keys if parts[k]))
+                save(record)
     record = dataclasses.replace(record, complete=True)
     save(record)
     return record

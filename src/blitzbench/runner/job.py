@@ -331,7 +331,7 @@ class Job:
         self.heartbeat.post("measured")
         self._wait_for_every_rank()
         try:
-            together = self.measure_together(level, data, recorder.results.benchmarks)
+            together = self.measure_together(level, data)
         except RuntimeError as exc:
             raise JobInterrupted(f"a collective of every rank failed: "
                                  f"{first_sentence(exc)}") from None
@@ -349,8 +349,7 @@ class Job:
             self.heartbeat.post("finished")
         return gathered
 
-    def measure_together(self, level: str, data: DataSource,
-                         own: Sequence[Measurement] = ()) -> list[Measurement]:
+    def measure_together(self, level: str, data: DataSource) -> list[Measurement]:
         """The families the whole world measures at once: the collectives at the level's
         sizes for this device (nccl-tests' loop, distributed/collectives.py) and the DDP
         LeNet step (distributed/ddp.py). Every rank takes part in step, after every rank
@@ -363,7 +362,7 @@ class Job:
         ops = self.select.keep(COLLECTIVE_OPS, lambda op: f"{COLLECTIVES}.{op}")
         records = measure_collectives(self.world, sizes_for(level, self.world.device),
                                       ops) if ops else []
-        records += self._measure_ddp(data, own)
+        records += self._measure_ddp(data)
         self._capture_rank_traces()
         return records if self.leader else []
 
@@ -382,19 +381,16 @@ class Job:
         gathered = gather_to_leader(mine, self.world, self.group)
         self.rank_traces = [file for files in gathered or [] for file in files]
 
-    def _measure_ddp(self, data: DataSource, own: Sequence[Measurement]
-                     ) -> list[Measurement]:
-        """The DDP LeNet step at each job batch size; on rank 0, each with its scaling
-        efficiency against rank 0's own step without DDP (``own``), where it measured
-        one."""
+    def _measure_ddp(self, data: DataSource) -> list[Measurement]:
+        """The DDP LeNet step at each job batch size; on rank 0, each with its weak-scaling
+        efficiency from solo rounds paired in time with the DDP rounds
+        (distributed/ddp.py)."""
         from blitzbench.distributed.ddp import (
             JOB_BATCH_SIZES,
             StepTiming,
             job_metric_prefixes,
             measure_ddp_step,
-            with_efficiency,
         )
-        from blitzbench.results.names import BATCH_PARAM, EAGER, LENET_STEP, VARIANT_PARAM
 
         prefixes = job_metric_prefixes(self.world.world_size)
         wanted = set(self.select.keep(prefixes, lambda p: p))
@@ -403,11 +399,6 @@ class Job:
             if prefix not in wanted:
                 continue
             record = measure_ddp_step(self.world, data, StepTiming(batch))
-            single = next((m for m in own if m.ok and m.matches(
-                LENET_STEP, self.world.device, **{BATCH_PARAM: batch, VARIANT_PARAM: EAGER})),
-                None)
-            if record is not None and record.ok and single is not None:
-                record = with_efficiency(record, single)
             if record is not None:
                 records.append(record)
         return records

@@ -26,7 +26,27 @@ from blitzbench.results.machine import Preflight
 if TYPE_CHECKING:
     from blitzbench.results.records import Measurement
 
-__all__ = ["PREFLIGHT_WINDOW_S", "check_machine", "noise_notes", "watching"]
+__all__ = ["PREFLIGHT_WINDOW_S", "check_machine", "host_threads", "noise_notes", "watching"]
+
+#: torchrun's count of the ranks on this host (torch.distributed.elastic sets it).
+LOCAL_WORLD_SIZE_ENV = "LOCAL_WORLD_SIZE"
+
+
+def host_threads(threads: int) -> int:
+    """The compute threads this run keeps busy on this host: ``threads`` for each rank of
+    a torchrun job on it, as the pre-flight counts them. A rank's own threads alone would
+    leave the other ranks' cores "free" for a neighbour: on the 2-core VM a busy loop
+    beside a two-rank job passed the pre-flight (each rank's one thread left one core
+    free) while the DDP step it slowed read 0.43 of linear and FAILED (2026-12-07). The
+    other ranks are ours (the tree counted as ours is rooted at the agent), so their cores
+    are not free either. The cases' own windows keep the rank's threads: they last
+    milliseconds, and with no core free the kernel's unnamed work in them (0.4 of a core
+    in a 5x3 op's repeat) made a quiet two-rank job INCONCLUSIVE on 16 of 98 cases."""
+    try:
+        ranks = int(os.environ.get(LOCAL_WORLD_SIZE_ENV, "1"))
+    except ValueError:
+        ranks = 1
+    return threads * max(1, ranks)
 
 
 @contextlib.contextmanager
@@ -47,7 +67,7 @@ def check_machine(monitor: MachineMonitor, *, threads: int, force: bool,
     """The pre-flight window (longer while only a lagging load average says busy;
     ``waiting`` is told why); ``forced`` when the machine was busy and ``--force`` asks
     to measure anyway."""
-    found = preflight(window_s, torch_threads=threads,
+    found = preflight(window_s, torch_threads=host_threads(threads),
                       gpu_devices=list(gpu_devices) or None, monitor=monitor,
                       settle_s=settle_s, waiting=waiting)
     return dataclasses.replace(found, forced=force and found.busy)
