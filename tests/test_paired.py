@@ -195,7 +195,7 @@ def test_builds_narrow_the_interval_where_the_build_effect_dominates():
                          threshold=0.03).verdict for _ in range(100)]
     old = [compare_case(_built_case(rng, 1.05, processes=8, builds=1, pairs=15, **effects),
                         threshold=0.03).verdict for _ in range(100)]
-    assert slower.count(Verdict.SLOWER) >= 75, slower.count(Verdict.SLOWER)
+    assert slower.count(Verdict.SLOWER) >= 75  # 88 with this seed, the old layout 20
     # one case at 95%: about 5 in 100 A-against-A intervals miss 1
     assert same.count(Verdict.SLOWER) + same.count(Verdict.FASTER) <= 7
     assert old.count(Verdict.SLOWER) < slower.count(Verdict.SLOWER) / 2
