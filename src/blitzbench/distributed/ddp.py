@@ -269,14 +269,13 @@ def job_metric_prefixes(world_size: int) -> list[str]:
 def with_solo_rounds(record: Measurement, solo_times: Sequence[float]) -> Measurement:
     """``record`` with its weak-scaling efficiency from rounds paired in time: per round,
     rank 0's solo time per step over the world's (slowest rank's) DDP time per step, which
-    is the total rate over ``world_size`` times one rank's rate (:func:`scaling_efficiency`
-    with the batch cancelled). The figure is the median ratio; the per-round ratios stay in
-    the record (their spread is the figure's, acceptance/metrics.py)."""
+    is :func:`scaling_efficiency` with the batch and the world size cancelled. The figure
+    is the median ratio; the per-round ratios stay in the record (their spread is the
+    figure's, acceptance/metrics.py)."""
     if not solo_times or not record.ok:
         return record
-    world_size = int(record.params[WORLD_SIZE_PARAM])
-    ratios = [scaling_efficiency(world_size / ddp_s, world_size, 1.0 / solo_s)
-              for solo_s, ddp_s in zip(solo_times, record.times_s, strict=True)]
+    ratios = [solo_s / ddp_s for solo_s, ddp_s in zip(solo_times, record.times_s,
+                                                        strict=True)]
     reference = ("the same step without DDP on rank 0 alone (the other ranks waiting), "
                  "timed on the same batches just before each DDP round")
     return dataclasses.replace(record, extra={

@@ -9,9 +9,9 @@ and the pytest gate cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from blitzbench.results.checking import (
     MAX_SECONDS,
@@ -29,7 +29,9 @@ from blitzbench.results.checking import (
 from blitzbench.results.instructions import CountsRecord
 from blitzbench.results.names import metric_prefix
 
-__all__ = ["MAX_PAIRS", "ABRecord", "PairedCase", "Side"]
+__all__ = ["MAX_PAIRS", "ABRecord", "PairedCase", "Side", "split"]
+
+T = TypeVar("T")
 
 #: Pairs a case may hold: the full level takes at most a few hundred.
 MAX_PAIRS = 100_000
@@ -112,21 +114,12 @@ class PairedCase:
     def block_pairs(self) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
         """(A times, B times) of each build (one block when ``blocks`` is empty)."""
         sizes = self.blocks or ((self.pairs,) if self.pairs else ())
-        found, start = [], 0
-        for size in sizes:
-            found.append((self.a_s[start:start + size], self.b_s[start:start + size]))
-            start += size
-        return found
+        return list(zip(split(self.a_s, sizes), split(self.b_s, sizes), strict=True))
 
     def process_blocks(self) -> list[list[tuple[tuple[float, ...], tuple[float, ...]]]]:
         """The builds of each pair of worker processes, in order."""
         blocks = self.block_pairs()
-        sizes = self.builds or (1,) * len(blocks)
-        found, start = [], 0
-        for size in sizes:
-            found.append(blocks[start:start + size])
-            start += size
-        return found
+        return [list(part) for part in split(blocks, self.builds or (1,) * len(blocks))]
 
     @property
     def prefix(self) -> str:
@@ -168,25 +161,14 @@ class PairedCase:
         if not len(a_s) == len(b_s) == len(orders):
             raise _fail(where, f"has {len(a_s)} A times, {len(b_s)} B times and "
                                f"{len(orders)} orders: one of each per pair")
-        blocks = data.get("blocks") or []
-        if not isinstance(blocks, list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in blocks) \
-                or (blocks and sum(blocks) != len(a_s)):
-            raise _fail(f"{where}.blocks", f"must be positive pair counts adding up to "
-                                           f"{len(a_s)}")
-        builds = data.get("builds") or []
-        if not isinstance(builds, list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in builds) \
-                or (builds and sum(builds) != len(blocks)):
-            raise _fail(f"{where}.builds", f"must be positive block counts adding up to "
-                                           f"{len(blocks)}")
+        blocks = _counts(data, "blocks", len(a_s), "pair", where)
+        builds = _counts(data, "builds", len(blocks), "block", where)
         return cls(_text(data, "benchmark", where), _text(data, "device", where),
                    _params(data.get("params"), f"{where}.params"), a_s, b_s, tuple(orders),
                    _whole(data.get("calls", 0), f"{where}.calls", 1 << 30),
                    _whole(data.get("rounds", 0), f"{where}.rounds"),
                    _optional_number(data, "wall_s", where, MAX_SECONDS),
-                   _text(data, "error", where, required=False), tuple(blocks),
-                   tuple(builds))
+                   _text(data, "error", where, required=False), blocks, builds)
 
 
 @dataclass(frozen=True)
@@ -260,3 +242,24 @@ def _strings(value: Any, where: str) -> dict[str, str]:
     if not all(isinstance(v, str) for v in data.values()):
         raise _fail(where, "must map names to strings")
     return {str(k): v for k, v in data.items()}
+
+
+def split(items: Sequence[T], sizes: Sequence[int]) -> list[tuple[T, ...]]:
+    """``items`` cut into consecutive runs of ``sizes``."""
+    found, start = [], 0
+    for size in sizes:
+        found.append(tuple(items[start:start + size]))
+        start += size
+    return found
+
+
+def _counts(data: Mapping[str, Any], key: str, total: int, unit: str,
+            where: str) -> tuple[int, ...]:
+    """A list of positive counts adding up to ``total`` (``blocks``: pairs per build;
+    ``builds``: blocks per process pair); empty when absent."""
+    counts = data.get(key) or []
+    if not isinstance(counts, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in counts) \
+            or (counts and sum(counts) != total):
+        raise _fail(f"{where}.{key}", f"must be positive {unit} counts adding up to {total}")
+    return tuple(counts)

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from blitzbench.errors import SideStartError, UsageError
-from blitzbench.results.ab import ABRecord, PairedCase, Side
+from blitzbench.results.ab import ABRecord, PairedCase, Side, split
 from blitzbench.results.names import LEVELS
 from blitzbench.runner.sides import HELLO_TIMEOUT_S, SideError, SideSpec, Worker
 from blitzbench.timing.loop import LONG_CALL_S
@@ -263,14 +263,9 @@ def merge_blocks(parts: Sequence[PairedCase],
 
 def _kept_builds(parts: Sequence[PairedCase], builds: Sequence[int]) -> tuple[int, ...]:
     """Builds per process pair, counting only the builds that kept pairs."""
-    sizes = builds or (1,) * len(parts)
-    kept, start = [], 0
-    for size in sizes:
-        count = sum(1 for part in parts[start:start + size] if part.pairs)
-        start += size
-        if count:
-            kept.append(count)
-    return tuple(kept)
+    counts = (sum(1 for part in run if part.pairs)
+              for run in split(parts, builds or (1,) * len(parts)))
+    return tuple(count for count in counts if count)
 
 
 def slot_rounds(calls: int, call_s: float) -> int:
@@ -373,6 +368,7 @@ def run_pairs(sides: Sides, keys: Sequence[str], not_compared: Sequence[str], *,
     builds = LEVEL_BUILDS[settings.level]
     parts: dict[str, list[PairedCase]] = {key: [] for key in keys}
     made: dict[str, list[int]] = {key: [] for key in keys}
+    merged: dict[str, PairedCase] = {}
     for block in range(processes):
         if block:
             sides.renew()
@@ -386,8 +382,9 @@ def run_pairs(sides: Sides, keys: Sequence[str], not_compared: Sequence[str], *,
                 parts[key].append(measure_case(sides, key, settings.level, rng,
                                                calibrating=(block + build) % 2))
                 made[key][-1] += 1
+                merged[key] = merge_blocks(parts[key], made[key])  # only the case measured
                 record = dataclasses.replace(record, cases=tuple(
-                    merge_blocks(parts[k], made[k]) for k in keys if parts[k]))
+                    merged[k] for k in keys if k in merged))
                 save(record)
     record = dataclasses.replace(record, complete=True)
     save(record)
